@@ -1,0 +1,355 @@
+"""The ``clienthub`` command line: set-up, users and tokens, serving, audit, the demo.
+
+Errors are printed as one sentence that says what to do; never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from hub import schema
+from hub.db import make_engine, make_session_factory, unit_of_work, utcnow
+from hub.errors import ClientHubError
+from hub.settings import Settings, get_settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Client Hub: every client's timeline, shared safely.",
+    pretty_exceptions_enable=False,
+)
+_debug = {"on": False}
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors")]
+    = False,
+) -> None:
+    _debug["on"] = debug
+
+users_app = typer.Typer(no_args_is_help=True, help="Staff users.")
+tokens_app = typer.Typer(no_args_is_help=True, help="Personal API tokens.")
+clients_app = typer.Typer(no_args_is_help=True, help="The client register.")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _open(settings: Settings | None = None) -> Engine:
+    """The engine, with the schema brought up to date (and a word about it)."""
+    settings = settings or get_settings()
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    if schema.needs_upgrade(engine):
+        before = schema.current_revision(engine)
+        err.print(
+            f"[yellow]Upgrading the database schema from {before or 'empty'} to "
+            f"{schema.head_revision()}...[/yellow]"
+        )
+        schema.upgrade(engine)
+    return engine
+
+
+def _work(fn: Callable[[Session], T], settings: Settings | None = None) -> T:
+    with unit_of_work(make_session_factory(_open(settings))) as session:
+        return fn(session)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    engine = _open()
+    out.print(f"The database is at schema {schema.current_revision(engine)} (newest).")
+
+
+@app.command()
+def init(
+    admin_email: Annotated[str | None, typer.Option(help="The first admin's email")] = None,
+    admin_name: Annotated[str | None, typer.Option(help="The first admin's name")] = None,
+) -> None:
+    """Create or upgrade the database and the first admin; prints the admin's token once."""
+    from hub.staff import service as staff
+
+    if admin_email is None or admin_name is None:
+        if not sys.stdin.isatty():
+            raise ClientHubError(
+                "give --admin-email and --admin-name (there is no terminal to ask on)"
+            )
+        admin_email = admin_email or typer.prompt("Admin email")
+        admin_name = admin_name or typer.prompt("Admin name")
+
+    def run(session: Session) -> str:
+        user = staff.create_user(session, email=admin_email, name=admin_name, is_admin=True)
+        return staff.create_token(session, user, "init")[1]
+
+    token = _work(run)
+    out.print(f"Admin {admin_email} created. Their API token (shown only now):")
+    out.print(token, markup=False, highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the API (and its docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    engine = _open()
+    out.print(f"Serving Client Hub on http://{host}:{port} (API docs at /docs). Ctrl-C stops.")
+    uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
+
+
+@users_app.command("add")
+def users_add(
+    email: str,
+    name: Annotated[str, typer.Option(help="Full name")],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin")] = False,
+) -> None:
+    """Add a staff user."""
+    from hub.staff import service as staff
+
+    user = _work(lambda s: staff.create_user(s, email=email, name=name, is_admin=admin))
+    out.print(
+        f"User {user.email} added (id {user.id}). Give them a token: "
+        f"clienthub tokens create {user.email}"
+    )
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List staff users."""
+    from hub.staff import service as staff
+
+    def rows(session: Session) -> list[Any]:
+        return [
+            (u.id, u.email, u.name, u.is_admin, u.is_active)
+            for u in staff.list_users(session, limit=200).items
+        ]
+
+    table = Table("id", "email", "name", "admin", "active")
+    for uid, email, name, is_admin, active in _work(rows):
+        table.add_row(str(uid), email, name, "yes" if is_admin else "", "yes" if active else "no")
+    out.print(table)
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: str) -> None:
+    """Deactivate a user: their tokens stop working at once; history keeps their name."""
+    from hub.staff import service as staff
+
+    _work(lambda s: staff.update_user(s, staff.find_user_by_email(s, email), is_active=False))
+    out.print(f"User {email} deactivated.")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    email: str, name: Annotated[str, typer.Option(help="A label for the token")] = ""
+) -> None:
+    """Create a token for a user and print it (it is not shown again)."""
+    from hub.staff import service as staff
+
+    token = _work(lambda s: staff.create_token(s, staff.find_user_by_email(s, email), name)[1])
+    out.print(token, markup=False, highlight=False)
+
+
+@tokens_app.command("list")
+def tokens_list(email: str) -> None:
+    """List a user's tokens (never the tokens themselves)."""
+    from hub.staff import service as staff
+
+    def rows(session: Session) -> list[Any]:
+        user = staff.find_user_by_email(session, email)
+        return [
+            (t.id, t.prefix, t.name, t.created_at, t.last_used_at, t.revoked_at)
+            for t in staff.list_tokens(session, user)
+        ]
+
+    table = Table("id", "starts with", "name", "created", "last used", "revoked")
+    for tid, prefix, name, created, used, revoked in _work(rows):
+        table.add_row(
+            str(tid),
+            prefix + "...",
+            name,
+            f"{created:%Y-%m-%d %H:%M}",
+            f"{used:%Y-%m-%d %H:%M}" if used else "",
+            f"{revoked:%Y-%m-%d %H:%M}" if revoked else "",
+        )
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by its id (see 'clienthub tokens list EMAIL'); takes effect at once."""
+    from hub.staff import service as staff
+
+    _work(lambda s: staff.revoke_token(s, token_id))
+    out.print(f"Token {token_id} revoked.")
+
+
+@clients_app.command("list")
+def clients_list(
+    q: Annotated[str | None, typer.Option(help="Search name or business ID")] = None,
+    status: Annotated[str | None, typer.Option(help="prospect, active or archived")] = None,
+) -> None:
+    """List the client register (names and numbers, no timelines)."""
+    from hub.access.policy import Principal
+    from hub.clients import service
+
+    def rows(session: Session) -> list[Any]:
+        page = service.list_clients(
+            session, Principal(0), utcnow(), q=q, status=status, limit=200, register=True
+        )
+        return [(c.customer_number, c.name, c.business_id, c.status, c.id) for c in page.items]
+
+    table = Table("number", "name", "business ID", "status", "id")
+    for number, name, bid, st, cid in _work(rows):
+        table.add_row(str(number), name, bid or "", st, str(cid))
+    out.print(table)
+
+
+@clients_app.command("add")
+def clients_add(
+    name: str,
+    business_id: Annotated[str | None, typer.Option(help="Y-tunnus, e.g. 1572860-0")] = None,
+    group_id: Annotated[int | None, typer.Option(help="Client group id")] = None,
+    status: Annotated[str, typer.Option(help="prospect, active or archived")] = "active",
+    domain: Annotated[list[str] | None, typer.Option(help="Client mail domain")] = None,
+) -> None:
+    """Add a client; its customer number comes from its group unless given."""
+    from pydantic import ValidationError
+
+    from hub.clients import service
+    from hub.clients.schemas import ClientIn
+    from hub.errors import InvalidInput
+
+    try:
+        data = ClientIn(
+            name=name,
+            business_id=business_id,
+            group_id=group_id,
+            status=status,
+            domains=domain or [],
+        )  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+    client = _work(lambda s: service.create_client(s, data))
+    out.print(
+        f"Client {client.name} added with customer number {client.customer_number} "
+        f"(id {client.id})."
+    )
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain; exits 1 if any row was changed or removed."""
+    from hub.access import audit
+
+    count, breaks = _work(audit.verify)
+    if not breaks:
+        out.print(f"[green]The audit trail is intact:[/green] {count} rows checked.")
+        return
+    for b in breaks:
+        err.print(f"[red]Row {b.entry_id}:[/red] {b.problem}")
+    err.print(
+        f"[red]The audit trail has been tampered with ({len(breaks)} problems in "
+        f"{count} rows).[/red] Restore the audit table from a backup and investigate."
+    )
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo database is made afresh")] = Path(
+        "var/demo"
+    ),
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API after")
+    ] = True,
+) -> None:
+    """A demo firm on a fresh SQLite database, then the API on 127.0.0.1:8000."""
+    from hub import demo as demo_firm
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        (data_dir / f"clienthub.sqlite3{suffix}").unlink(missing_ok=True)
+    settings = get_settings().model_copy(update={"data_dir": data_dir, "database_url": None})
+    engine = _open(settings)
+    with unit_of_work(make_session_factory(engine)) as session:
+        firm = demo_firm.build(session, utcnow())
+    base = f"http://{host}:{port}/api/v1"
+    out.print(f"[bold]Demo firm ready[/bold] in {data_dir}/clienthub.sqlite3\n")
+    roles = ["admin; responsible for 4 clients", "on sick leave, covered by Liisa",
+             "payroll; covering Mikko for two weeks"]
+    for (email, token), role in zip(firm.tokens.items(), roles, strict=True):
+        out.print(f"{firm.names[email]} <{email}> - {role}", soft_wrap=True)
+        out.print(f"  token: {token}", markup=False, highlight=False, soft_wrap=True)
+    liisa = list(firm.tokens.values())[2]
+    out.print("\nTry:")
+    for line in (
+        f"curl -s -H 'Authorization: Bearer {liisa}' {base}/me",
+        f"curl -s -H 'Authorization: Bearer {liisa}' '{base}/clients?covering=true'",
+        f"curl -s -H 'Authorization: Bearer {liisa}' "
+        f"{base}/clients/{firm.covered_client_id}/timeline",
+    ):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    if serve_api:
+        import uvicorn
+
+        from api.app import create_app
+
+        out.print(f"\nServing on http://{host}:{port} (docs at /docs). Ctrl-C stops.")
+        uvicorn.run(
+            create_app(settings=settings, engine=engine), host=host, port=port, log_level="warning"
+        )
+
+
+def main() -> None:
+    try:
+        app()
+    except ClientHubError as exc:
+        err.print(f"[red]Error:[/red] {exc.message}")
+        sys.exit(1)
+    except OperationalError as exc:
+        err.print(
+            "[red]Error:[/red] cannot reach the database "
+            f"({exc.orig.__class__.__name__ if exc.orig else 'connection failed'}); check "
+            "CLIENTHUB_DATABASE_URL and that the server is running"
+        )
+        sys.exit(1)
+    except Exception as exc:
+        if _debug["on"]:
+            raise
+        err.print(
+            f"[red]Unexpected error:[/red] {exc.__class__.__name__}: {exc}. Run the same "
+            "command with 'clienthub --debug ...' for the details and report them."
+        )
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,1 @@
+"""One router per area; each handler is a few lines over a hub service."""

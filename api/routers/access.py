@@ -1,0 +1,152 @@
+"""Covers, access rules and the audit trail (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import AdminDep, NowDep, SessionDep
+from hub.access import audit, service
+from hub.access.schemas import (
+    AccessRuleIn,
+    AccessRuleOut,
+    AccessRulePatch,
+    AuditOut,
+    CoverIn,
+    CoverOut,
+    CoverPatch,
+)
+from hub.schemas import ListPage
+
+router = APIRouter(tags=["admin: access"])
+
+
+@router.get("/covers", response_model=ListPage[CoverOut])
+def list_covers(
+    _: AdminDep,
+    session: SessionDep,
+    at: NowDep,
+    user_id: Annotated[
+        int | None, Query(description="Covers where this user is absent or covers")
+    ] = None,
+    running: Annotated[bool, Query(description="Only covers running now")] = False,
+) -> ListPage[CoverOut]:
+    rows = service.list_covers(session, user_id=user_id, running_at=at if running else None)
+    return ListPage(items=[service.describe_cover(c, at) for c in rows])
+
+
+@router.post("/covers", response_model=CoverOut, status_code=201)
+def create_cover(body: CoverIn, p: AdminDep, session: SessionDep, at: NowDep) -> CoverOut:
+    """B covers A from valid_from (inclusive) to valid_until (exclusive); dates and naive
+    times are in the firm's time zone. It starts and ends by itself."""
+    cover = service.create_cover(session, body, created_by=p.user_id)
+    out = service.describe_cover(cover, at)
+    audit.record(
+        session, actor_user_id=p.user_id, action="cover.create", detail=out.model_dump(mode="json")
+    )
+    return out
+
+
+@router.get("/covers/{cover_id}", response_model=CoverOut)
+def get_cover(cover_id: int, _: AdminDep, session: SessionDep, at: NowDep) -> CoverOut:
+    return service.describe_cover(service.get_cover(session, cover_id), at)
+
+
+@router.patch("/covers/{cover_id}", response_model=CoverOut)
+def update_cover(
+    cover_id: int, body: CoverPatch, p: AdminDep, session: SessionDep, at: NowDep
+) -> CoverOut:
+    """End a cover early by setting valid_until (to now, say), extend it, or re-narrow it."""
+    cover = service.update_cover(session, service.get_cover(session, cover_id), body)
+    out = service.describe_cover(cover, at)
+    audit.record(
+        session, actor_user_id=p.user_id, action="cover.update", detail=out.model_dump(mode="json")
+    )
+    return out
+
+
+@router.delete("/covers/{cover_id}", status_code=204)
+def delete_cover(cover_id: int, p: AdminDep, session: SessionDep, at: NowDep) -> None:
+    cover = service.get_cover(session, cover_id)
+    detail = service.describe_cover(cover, at).model_dump(mode="json")
+    service.delete_cover(session, cover)
+    audit.record(session, actor_user_id=p.user_id, action="cover.delete", detail=detail)
+
+
+@router.get("/access-rules", response_model=ListPage[AccessRuleOut])
+def list_rules(_: AdminDep, session: SessionDep) -> ListPage[AccessRuleOut]:
+    return ListPage(items=[AccessRuleOut.model_validate(r) for r in service.list_rules(session)])
+
+
+@router.post("/access-rules", response_model=AccessRuleOut, status_code=201)
+def create_rule(body: AccessRuleIn, p: AdminDep, session: SessionDep) -> AccessRuleOut:
+    out = AccessRuleOut.model_validate(service.create_rule(session, body))
+    audit.record(
+        session, actor_user_id=p.user_id, action="access_rule.create", detail=out.model_dump()
+    )
+    return out
+
+
+@router.get("/access-rules/{rule_id}", response_model=AccessRuleOut)
+def get_rule(rule_id: int, _: AdminDep, session: SessionDep) -> AccessRuleOut:
+    return AccessRuleOut.model_validate(service.get_rule(session, rule_id))
+
+
+@router.patch("/access-rules/{rule_id}", response_model=AccessRuleOut)
+def update_rule(
+    rule_id: int, body: AccessRulePatch, p: AdminDep, session: SessionDep
+) -> AccessRuleOut:
+    rule = service.update_rule(session, service.get_rule(session, rule_id), body)
+    out = AccessRuleOut.model_validate(rule)
+    audit.record(
+        session, actor_user_id=p.user_id, action="access_rule.update", detail=out.model_dump()
+    )
+    return out
+
+
+@router.delete("/access-rules/{rule_id}", status_code=204)
+def delete_rule(rule_id: int, p: AdminDep, session: SessionDep) -> None:
+    rule = service.get_rule(session, rule_id)
+    detail = AccessRuleOut.model_validate(rule).model_dump()
+    service.delete_rule(session, rule)
+    audit.record(session, actor_user_id=p.user_id, action="access_rule.delete", detail=detail)
+
+
+@router.get("/audit", response_model=ListPage[AuditOut])
+def list_audit(
+    _: AdminDep,
+    session: SessionDep,
+    client_id: int | None = None,
+    actor_user_id: int | None = None,
+    action: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+    before: str | None = None,
+) -> ListPage[AuditOut]:
+    """Newest first."""
+    page = service.list_audit(
+        session,
+        client_id=client_id,
+        actor_user_id=actor_user_id,
+        action=action,
+        limit=limit,
+        before=before,
+    )
+    return ListPage(items=[AuditOut.model_validate(r) for r in page.items], next=page.next)
+
+
+class VerifyOut(BaseModel):
+    rows: int
+    intact: bool
+    breaks: list[dict[str, object]]
+
+
+@router.get("/audit/verify", response_model=VerifyOut)
+def verify_audit(_: AdminDep, session: SessionDep) -> VerifyOut:
+    count, breaks = audit.verify(session)
+    return VerifyOut(
+        rows=count,
+        intact=not breaks,
+        breaks=[{"entry_id": b.entry_id, "problem": b.problem} for b in breaks],
+    )

@@ -1,0 +1,102 @@
+"""The responsibilities matrix (admins only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import AdminDep, SessionDep
+from hub.access import audit
+from hub.clients import responsibilities as service
+from hub.clients.schemas import ResponsibilityIn, ResponsibilityOut, ResponsibilityPatch
+from hub.schemas import ListPage
+from hub.timeutil import to_instant
+
+router = APIRouter(prefix="/responsibilities", tags=["admin: responsibilities"])
+
+
+@router.get("", response_model=ListPage[ResponsibilityOut])
+def list_responsibilities(
+    _: AdminDep,
+    session: SessionDep,
+    client_id: int | None = None,
+    user_id: int | None = None,
+    role: str | None = None,
+    group: Annotated[int | None, Query(description="Client group id")] = None,
+    active_at: Annotated[
+        datetime | None, Query(description="ISO date or time: only those valid then")
+    ] = None,
+    include_archived: bool = True,
+    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+    after: str | None = None,
+) -> ListPage[ResponsibilityOut]:
+    page = service.list_responsibilities(
+        session,
+        client_id=client_id,
+        user_id=user_id,
+        role=role,
+        group_id=group,
+        active_at=to_instant(active_at),
+        include_archived=include_archived,
+        limit=limit,
+        after=after,
+    )
+    return ListPage(items=list(page.items), next=page.next)
+
+
+@router.post("", response_model=ResponsibilityOut, status_code=201)
+def create_responsibility(
+    body: ResponsibilityIn, p: AdminDep, session: SessionDep
+) -> ResponsibilityOut:
+    row = service.create_responsibility(session, body)
+    audit.record(
+        session,
+        actor_user_id=p.user_id,
+        action="responsibility.create",
+        client_id=row.client_id,
+        detail={"id": row.id, "user_id": row.user_id, "role": row.role},
+    )
+    return _one(session, row.id)
+
+
+@router.get("/{responsibility_id}", response_model=ResponsibilityOut)
+def get_responsibility(
+    responsibility_id: int, _: AdminDep, session: SessionDep
+) -> ResponsibilityOut:
+    return _one(session, responsibility_id)
+
+
+@router.patch("/{responsibility_id}", response_model=ResponsibilityOut)
+def update_responsibility(
+    responsibility_id: int, body: ResponsibilityPatch, p: AdminDep, session: SessionDep
+) -> ResponsibilityOut:
+    row = service.update_responsibility(
+        session, service.get_responsibility(session, responsibility_id), body
+    )
+    audit.record(
+        session,
+        actor_user_id=p.user_id,
+        action="responsibility.update",
+        client_id=row.client_id,
+        detail={"id": row.id, **body.model_dump(exclude_unset=True, mode="json")},
+    )
+    return _one(session, row.id)
+
+
+@router.delete("/{responsibility_id}", status_code=204)
+def delete_responsibility(responsibility_id: int, p: AdminDep, session: SessionDep) -> None:
+    row = service.get_responsibility(session, responsibility_id)
+    service.delete_responsibility(session, row)
+    audit.record(
+        session,
+        actor_user_id=p.user_id,
+        action="responsibility.delete",
+        client_id=row.client_id,
+        detail={"id": responsibility_id, "user_id": row.user_id, "role": row.role},
+    )
+
+
+def _one(session: SessionDep, responsibility_id: int) -> ResponsibilityOut:
+    return service.describe_one(session, service.get_responsibility(session, responsibility_id))

@@ -1,0 +1,48 @@
+"""A client's timeline and its notes; every read is audited by the service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import NowDep, PrincipalDep, SessionDep
+from hub.access.policy import Level
+from hub.schemas import ListPage
+from hub.timeline import service
+from hub.timeline.schemas import NoteIn, TimelineEntryOut
+
+router = APIRouter(prefix="/clients/{client_id}", tags=["timeline"])
+
+
+@router.get("/timeline", response_model=ListPage[TimelineEntryOut])
+def timeline(
+    client_id: int,
+    principal: PrincipalDep,
+    session: SessionDep,
+    at: NowDep,
+    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+    before: Annotated[str | None, Query(description="The 'next' of the previous page")] = None,
+    kind: Annotated[str | None, Query(description="note, message, file_activity or task")] = None,
+) -> ListPage[TimelineEntryOut]:
+    """Newest first, at the level you may see."""
+    page = service.read_timeline(
+        session, principal, client_id, at, limit=limit, before=before, kind=kind
+    )
+    return ListPage(items=list(page.items), next=page.next)
+
+
+@router.get("/timeline/{entry_id}", response_model=TimelineEntryOut)
+def entry(
+    client_id: int, entry_id: int, principal: PrincipalDep, session: SessionDep, at: NowDep
+) -> TimelineEntryOut:
+    return service.read_entry(session, principal, client_id, entry_id, at)
+
+
+@router.post("/notes", response_model=TimelineEntryOut, status_code=201)
+def add_note(
+    client_id: int, body: NoteIn, principal: PrincipalDep, session: SessionDep, at: NowDep
+) -> TimelineEntryOut:
+    """An internal note; @email or @firstname mentions colleagues."""
+    entry = service.add_note(session, principal, client_id, body, at)
+    return service.project(entry, Level.FULL)  # writing a note needs full access

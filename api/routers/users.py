@@ -1,0 +1,92 @@
+"""Staff users (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import EmailStr
+
+from api.deps import AdminDep, SessionDep
+from hub.access import audit
+from hub.schemas import In, Instant, ListPage, Out
+from hub.staff import service as staff
+
+router = APIRouter(prefix="/users", tags=["admin: users"])
+
+
+class UserIn(In):
+    email: EmailStr
+    name: str
+    is_admin: bool = False
+
+
+class UserPatch(In):
+    email: EmailStr | None = None
+    name: str | None = None
+    is_admin: bool | None = None
+    is_active: bool | None = None
+
+
+class UserOut(Out):
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    is_active: bool
+    created_at: Instant
+
+
+@router.get("", response_model=ListPage[UserOut])
+def list_users(
+    _: AdminDep,
+    session: SessionDep,
+    limit: Annotated[int | None, Query(ge=1, le=200)] = None,
+    after: str | None = None,
+    include_inactive: bool = True,
+) -> ListPage[UserOut]:
+    page = staff.list_users(session, limit=limit, after=after, include_inactive=include_inactive)
+    return ListPage(items=[UserOut.model_validate(u) for u in page.items], next=page.next)
+
+
+@router.post("", response_model=UserOut, status_code=201)
+def create_user(body: UserIn, principal: AdminDep, session: SessionDep) -> UserOut:
+    user = staff.create_user(session, email=body.email, name=body.name, is_admin=body.is_admin)
+    audit.record(
+        session,
+        actor_user_id=principal.user_id,
+        action="user.create",
+        detail={"user_id": user.id, "is_admin": user.is_admin},
+    )
+    return UserOut.model_validate(user)
+
+
+@router.get("/{user_id}", response_model=UserOut)
+def get_user(user_id: int, _: AdminDep, session: SessionDep) -> UserOut:
+    return UserOut.model_validate(staff.get_user(session, user_id))
+
+
+@router.patch("/{user_id}", response_model=UserOut)
+def update_user(user_id: int, body: UserPatch, principal: AdminDep, session: SessionDep) -> UserOut:
+    user = staff.update_user(
+        session, staff.get_user(session, user_id), **body.model_dump(exclude_unset=True)
+    )
+    audit.record(
+        session,
+        actor_user_id=principal.user_id,
+        action="user.update",
+        detail={"user_id": user.id, **body.model_dump(exclude_unset=True, mode="json")},
+    )
+    return UserOut.model_validate(user)
+
+
+@router.delete("/{user_id}", status_code=204)
+def deactivate_user(user_id: int, principal: AdminDep, session: SessionDep) -> None:
+    """Users are deactivated, never deleted: the timeline and audit trail name them."""
+    staff.update_user(session, staff.get_user(session, user_id), is_active=False)
+    audit.record(
+        session,
+        actor_user_id=principal.user_id,
+        action="user.deactivate",
+        detail={"user_id": user_id},
+    )

@@ -1,0 +1,1 @@
+"""Clients, their contacts and groups, and who is responsible for them."""

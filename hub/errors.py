@@ -1,0 +1,63 @@
+"""The one exception tree of Client Hub. Every message says what went wrong and what to do.
+
+::
+
+    ClientHubError
+    ├── ConfigurationError      settings are missing or unsafe; fix the environment
+    ├── NotFound                the object does not exist *or the caller may not see it*
+    ├── PermissionDenied        the caller is known but lacks a right (admin-only actions)
+    ├── AuthenticationFailed    no token, or an unknown, revoked or inactive one
+    ├── InvalidInput            a value is malformed (carries the field name)
+    │   └── InvalidBusinessId   a Finnish business ID (Y-tunnus) fails its checksum
+    ├── Conflict                a unique value is already taken
+    └── DatabaseOutOfDate       the schema is behind the code; run ``clienthub migrate``
+"""
+
+from __future__ import annotations
+
+
+class ClientHubError(Exception):
+    """Base of every error Client Hub raises on purpose."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(ClientHubError):
+    status_code = 500
+
+
+class NotFound(ClientHubError):
+    # A client the caller may not see is reported exactly like one that does not exist.
+    status_code = 404
+
+
+class PermissionDenied(ClientHubError):
+    status_code = 403
+
+
+class AuthenticationFailed(ClientHubError):
+    status_code = 401
+
+
+class InvalidInput(ClientHubError):
+    status_code = 422
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidBusinessId(InvalidInput):
+    pass
+
+
+class Conflict(ClientHubError):
+    status_code = 409
+
+
+class DatabaseOutOfDate(ClientHubError):
+    status_code = 503

@@ -1,0 +1,75 @@
+"""The only place the environment is read.
+
+Every setting comes from a ``CLIENTHUB_`` variable or an optional ``.env`` file in the
+working directory. The secret key is refused at start-up outside development when it is
+missing or left at a known default, because tokens and (later) account secrets depend on it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import ConfigurationError
+
+DEVELOPMENT_SECRET = "development-only-secret-key"  # noqa: S105 - a marker, refused in production
+_KNOWN_WEAK = {"", DEVELOPMENT_SECRET, "changeme", "secret", "change-me"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLIENTHUB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Field(default=Path("var"))
+    database_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    time_zone: str = "Europe/Helsinki"
+    language: Literal["fi", "en"] = "fi"
+    #: The firm's own mail domains; mail between them only is internal.
+    firm_domains: list[str] = Field(default_factory=list)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Helsinki"
+            ) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.get_secret_value() in _KNOWN_WEAK
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ConfigurationError(
+                "CLIENTHUB_SECRET_KEY is missing or a default; set it to a random value of at "
+                "least 32 characters (for example: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'clienthub.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The firm's staff: users, and their personal API tokens."""

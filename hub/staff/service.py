@@ -1,0 +1,164 @@
+"""Staff users and their API tokens. Tokens are random, shown once, stored as SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.db import utcnow
+from hub.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
+from hub.staff.models import ApiToken, User
+
+TOKEN_PREFIX = "ch_"  # noqa: S105 - a public marker, not a secret
+# last_used_at is a hint for admins, not an audit: one write a minute per token is enough.
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    if "@" not in value or value.startswith("@") or value.endswith("@"):
+        raise InvalidInput(f"{email!r} is not an email address", field="email")
+    return value
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(session: Session, *, email: str, name: str, is_admin: bool = False) -> User:
+    address = normalize_email(email)
+    if session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise Conflict(f"a user with email {address} already exists; use that user instead")
+    if not name.strip():
+        raise InvalidInput("a user needs a name", field="name")
+    user = User(email=address, name=name.strip(), is_admin=is_admin, is_active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}; list users with GET /api/v1/users")
+    return user
+
+
+def find_user_by_email(session: Session, email: str) -> User:
+    address = normalize_email(email)
+    user = session.scalar(select(User).where(User.email == address))
+    if user is None:
+        raise NotFound(f"no user with email {address}; add one with 'clienthub users add'")
+    return user
+
+
+def list_users(
+    session: Session,
+    *,
+    limit: int | None = None,
+    after: str | None = None,
+    include_inactive: bool = True,
+) -> Page[User]:
+    size = clamp_limit(limit)
+    stmt = select(User).order_by(User.id).limit(size + 1)
+    if after:
+        stmt = stmt.where(User.id > int(decode_cursor(after, "after")["id"]))
+    if not include_inactive:
+        stmt = stmt.where(User.is_active.is_(True))
+    rows = list(session.scalars(stmt))
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, encode_cursor({"id": rows[-1].id}) if more else None)
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    is_admin: bool | None = None,
+    is_active: bool | None = None,
+) -> User:
+    if email is not None:
+        address = normalize_email(email)
+        taken = session.scalar(select(User.id).where(User.email == address, User.id != user.id))
+        if taken is not None:
+            raise Conflict(f"another user already has email {address}")
+        user.email = address
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("a user needs a name", field="name")
+        user.name = name.strip()
+    if is_admin is not None:
+        if not is_admin and user.is_admin:
+            _keep_one_admin(session, user)
+        user.is_admin = is_admin
+    if is_active is not None:
+        if not is_active and user.is_admin:
+            _keep_one_admin(session, user)
+        user.is_active = is_active
+    session.flush()
+    return user
+
+
+def _keep_one_admin(session: Session, leaving: User) -> None:
+    others = session.scalar(
+        select(func.count(User.id)).where(
+            User.is_admin.is_(True), User.is_active.is_(True), User.id != leaving.id
+        )
+    )
+    if not others:
+        raise Conflict(f"{leaving.email} is the last active admin; make another user admin first")
+
+
+def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Returns the stored token row and the token itself, which is never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name, prefix=token[:10], token_hash=hash_token(token))
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def list_tokens(session: Session, user: User) -> Sequence[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
+
+
+def revoke_token(session: Session, token_id: int, *, user_id: int | None = None) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None or (user_id is not None and row.user_id != user_id):
+        raise NotFound(f"no token with id {token_id}; list tokens with 'clienthub tokens list'")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    session.flush()
+    return row
+
+
+def authenticate(session: Session, token: str) -> User:
+    """The active user holding ``token``; every failure reads the same to the caller."""
+    failure = AuthenticationFailed(
+        "the API token is missing, unknown or revoked; send 'Authorization: Bearer <token>' "
+        "with a token from 'clienthub tokens create EMAIL'"
+    )
+    if not token.startswith(TOKEN_PREFIX):
+        raise failure
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        raise failure
+    user = row.user
+    if not user.is_active:
+        raise AuthenticationFailed(
+            "this user is deactivated; ask an admin to reactivate the account"
+        )
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
+        row.last_used_at = now
+        session.flush()
+    return user

@@ -1,0 +1,35 @@
+"""API shapes for the timeline; what a reader gets depends on their level."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from hub.schemas import In, Instant, Out
+
+
+class NoteIn(In):
+    text: str = Field(min_length=1, max_length=20000)
+    mentions: list[int] = Field(
+        default_factory=list,
+        description="User ids to mention, in addition to @email or @name.surname in the text.",
+    )
+
+
+class TimelineEntryOut(Out):
+    """Fields left out are hidden from this reader: ``metadata`` shows kind, time and
+    actor; ``subject`` adds the title; ``full`` adds summary, body and mentions."""
+
+    id: int
+    client_id: int
+    kind: str
+    occurred_at: Instant
+    level: str
+    actor_user_id: int | None
+    source_kind: str
+    title: str | None = None
+    summary: str | None = None
+    body: str | None = None
+    mentions: list[int] | None = None
+    extra: dict[str, Any] | None = None

@@ -1,0 +1,32 @@
+"""Turning what people type into instants: a date or a naive time is in the firm's zone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from hub.settings import get_settings
+
+
+def firm_zone() -> ZoneInfo:
+    return get_settings().zone
+
+
+def to_instant(value: datetime | date | None, zone: ZoneInfo | None = None) -> datetime | None:
+    """A date means its midnight, and a naive time is wall-clock time, in the firm's zone.
+
+    So a cover "from 2026-12-01 to 2026-12-08" runs from Monday 00:00 to the next Monday
+    00:00 Helsinki time, whatever zone the server runs in.
+    """
+    if value is None:
+        return None
+    zone = zone or firm_zone()
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time.min, tzinfo=zone)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone)
+    return value
+
+
+def in_firm_zone(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(firm_zone())

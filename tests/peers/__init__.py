@@ -1,0 +1,1 @@
+"""Real servers for the tests, started by fixtures; under CI=true a missing one fails."""

@@ -1,0 +1,135 @@
+"""The ``clienthub`` command as a user runs it: a real process, real exit codes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.peers.postgres import free_port
+
+CLI = [sys.executable, "-m", "api.cli"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args, env, check=True, input_text=None):
+    result = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True,
+                            cwd=env["CLIENTHUB_DATA_DIR"], timeout=120, input=input_text)
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture
+def env(database_url, tmp_path):
+    values = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
+    values |= {"CLIENTHUB_DATA_DIR": str(tmp_path), "CLIENTHUB_DATABASE_URL": database_url,
+               "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    return values
+
+
+def test_init_users_tokens_and_audit_verify(env):
+    result = run(["init", "--admin-email", "Anna@Firm.fi", "--admin-name", "Anna"], env)
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("ch_")
+    again = run(["init", "--admin-email", "anna@firm.fi", "--admin-name", "Anna"], env,
+                check=False)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert "Traceback" not in again.stderr
+    run(["users", "add", "mikko@firm.fi", "--name", "Mikko"], env)
+    assert "mikko@firm.fi" in run(["users", "list"], env).stdout
+    new_token = run(["tokens", "create", "mikko@firm.fi"], env).stdout.strip()
+    assert new_token.startswith("ch_") and new_token != token
+    listing = run(["tokens", "list", "mikko@firm.fi"], env).stdout
+    assert new_token not in listing and new_token[:10] in listing
+    token_id = re.search(r"^\S*\s*(\d+)", listing.split(new_token[:10])[0].splitlines()[-1])
+    assert token_id
+    run(["tokens", "revoke", token_id.group(1)], env)
+    run(["users", "deactivate", "mikko@firm.fi"], env)
+    verified = run(["audit", "verify"], env)
+    assert "intact" in verified.stdout
+
+
+def test_clients_add_and_clear_errors(env):
+    run(["migrate"], env)
+    added = run(["clients", "add", "Rakennus Mäkinen Oy", "--business-id", "1572860-0",
+                 "--domain", "makinen.fi"], env)
+    assert "customer number 1" in added.stdout
+    assert "Rakennus Mäkinen Oy" in run(["clients", "list", "--q", "mäkinen"], env).stdout
+    bad = run(["clients", "add", "X", "--business-id", "1572860-1"], env, check=False)
+    assert bad.returncode == 1 and "check digit" in bad.stderr and "Traceback" not in bad.stderr
+    missing = run(["tokens", "create", "nobody@firm.fi"], env, check=False)
+    assert missing.returncode == 1 and "clienthub users add" in missing.stderr
+
+
+def test_init_without_flags_and_without_a_terminal_says_what_to_give(env):
+    result = run(["init"], env, check=False, input_text="")
+    assert result.returncode == 1 and "--admin-email" in result.stderr
+
+
+def test_upgrade_is_announced(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
+    env |= {"CLIENTHUB_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+    env["CLIENTHUB_DATA_DIR"] = str(tmp_path)
+    first = run(["users", "list"], env)
+    assert "Upgrading the database schema from empty" in first.stderr
+    assert "Upgrading" not in run(["users", "list"], env).stderr
+    assert (tmp_path / "clienthub.sqlite3").exists()
+
+
+def test_production_refuses_the_default_secret(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
+    env |= {"CLIENTHUB_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT),
+            "CLIENTHUB_ENVIRONMENT": "production"}
+    result = run(["users", "list"], env, check=False)
+    assert result.returncode == 1 and "CLIENTHUB_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_serves_and_its_curl_lines_work(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
+    env |= {"CLIENTHUB_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT), "COLUMNS": "300"}
+    proc = subprocess.Popen([*CLI, "demo", "--port", str(port), "--data-dir",
+                             str(tmp_path / "demo")], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        assert proc.stdout is not None
+        while time.monotonic() < deadline and not any("Serving on" in ln for ln in lines):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        output = "".join(lines)
+        assert "Serving on" in output, output
+        curls = [ln.strip() for ln in lines if ln.strip().startswith("curl ")]
+        assert len(curls) == 3
+        tokens = re.findall(r"token: (ch_\S+)", output)
+        assert len(tokens) == 3
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        results = [subprocess.run(shlex.split(c), capture_output=True, text=True, timeout=30)
+                   for c in curls]
+        me, covering, timeline = (httpx.Response(200, content=r.stdout).json() for r in results)
+        assert me["name"] == "Liisa Nieminen" and me["covers"][0]["state"] == "running"
+        assert len(covering["items"]) >= 3
+        assert all(c["access_level"] == "full" for c in covering["items"])
+        assert timeline["items"] and timeline["items"][0]["body"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
