@@ -264,9 +264,19 @@ def clients_add(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit trail's hash chain; exits 1 if any row was changed or removed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from hub.access import audit
 
-    count, breaks = _work(audit.verify)
+    def run(session: Session) -> tuple[int, list[audit.ChainBreak]]:
+        with Progress(TextColumn("Checking the audit trail"), BarColumn(),
+                      MofNCompleteColumn(), console=err, transient=True) as bar:
+            task = bar.add_task("verify", total=audit.size(session))
+            result = audit.verify(session, lambda n: bar.update(task, completed=n))
+            bar.update(task, completed=result[0])
+            return result
+
+    count, breaks = _work(run)
     if not breaks:
         out.print(f"[green]The audit trail is intact:[/green] {count} rows checked.")
         return

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import AdminDep, SessionDep
 from hub.access import audit
 from hub.clients import responsibilities as service
+from hub.clients.export import responsibilities_workbook
+from hub.clients.groups import list_client_groups
 from hub.clients.schemas import ResponsibilityIn, ResponsibilityOut, ResponsibilityPatch
 from hub.schemas import ListPage
 from hub.timeutil import to_instant
@@ -44,6 +46,34 @@ def list_responsibilities(
         after=after,
     )
     return ListPage(items=list(page.items), next=page.next)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/export.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX: {}}}})
+def export_responsibilities(
+    _: AdminDep,
+    session: SessionDep,
+    request: Request,
+    client_id: int | None = None,
+    user_id: int | None = None,
+    role: str | None = None,
+    group: Annotated[int | None, Query(description="Client group id")] = None,
+    include_archived: bool = True,
+) -> Response:
+    """The responsible-persons list as an Excel file, with the same filters."""
+    rows = service.all_responsibilities(
+        session, client_id=client_id, user_id=user_id, role=role, group_id=group,
+        include_archived=include_archived,
+    )
+    names = {g.id: g.name for g in list_client_groups(session)}
+    language = request.app.state.settings.language
+    content = responsibilities_workbook(rows, names, language)
+    filename = "vastuuhenkilot.xlsx" if language == "fi" else "responsible-persons.xlsx"
+    return Response(content, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.post("", response_model=ResponsibilityOut, status_code=201)

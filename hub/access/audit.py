@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hub.access.models import AuditEntry, AuditHead
@@ -131,8 +131,16 @@ def _rows(session: Session) -> Iterator[AuditEntry]:
     yield from session.scalars(stmt)
 
 
-def verify(session: Session) -> tuple[int, list[ChainBreak]]:
-    """Walk the whole trail; returns (rows checked, breaks found). Memory stays flat."""
+def size(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+def verify(
+    session: Session, progress: Callable[[int], None] | None = None
+) -> tuple[int, list[ChainBreak]]:
+    """Walk the whole trail; returns (rows checked, breaks found). Memory stays flat.
+
+    ``progress`` is called with the number of rows checked so far, every 1,000 rows."""
     breaks: list[ChainBreak] = []
     prev_hash, prev_id, count = GENESIS, 0, 0
     for row in _rows(session):
@@ -155,6 +163,8 @@ def verify(session: Session) -> tuple[int, list[ChainBreak]]:
         if expected != row.hash:
             breaks.append(ChainBreak(row.id, "content was changed after it was written"))
         prev_hash, prev_id = row.hash, row.id
+        if progress is not None and count % 1000 == 0:
+            progress(count)
     head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
     if head is None:
         breaks.append(ChainBreak(0, "the audit head row is missing"))

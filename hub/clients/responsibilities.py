@@ -124,6 +124,18 @@ def list_responsibilities(
     return Page(items, encode_cursor({"id": rows[-1][0].id}) if more else None)
 
 
+def all_responsibilities(session: Session, **filters: object) -> list[ResponsibilityOut]:
+    """Every page of :func:`list_responsibilities`, for exports."""
+    rows: list[ResponsibilityOut] = []
+    after: str | None = None
+    while True:
+        page = list_responsibilities(session, after=after, **filters)  # type: ignore[arg-type]
+        rows.extend(page.items)
+        if page.next is None:
+            return rows
+        after = page.next
+
+
 def describe(row: Responsibility, user: User, client: Client) -> ResponsibilityOut:
     return ResponsibilityOut(
         id=row.id,

@@ -181,3 +181,27 @@ def test_tokens_revoke_and_deactivation(api, admin, make_caller):
     gone = api.get("/api/v1/me", headers=user.headers)
     assert gone.status_code == 401 and "deactivated" in gone.json()["error"]["message"]
     assert api.get("/api/v1/me", headers={"Authorization": "Bearer ch_forged"}).status_code == 401
+
+
+def test_responsible_persons_export_to_excel(api, admin, make_caller):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    worker = make_caller(name="Liisa Nieminen")
+    group = ok(api.post("/api/v1/client-groups", headers=admin.headers,
+                        json={"name": "Yhdistykset"}), 201)
+    client = ok(api.post("/api/v1/clients", headers=admin.headers,
+                         json={"name": "Shakkikerho ry", "group_id": group["id"]}), 201)
+    ok(api.post("/api/v1/responsibilities", headers=admin.headers, json={
+        "user_id": worker.id, "client_id": client["id"], "role": "kirjanpitaja",
+        "valid_from": "2026-01-01", "valid_until": "2027-01-01"}), 201)
+    response = api.get("/api/v1/responsibilities/export.xlsx", headers=admin.headers)
+    assert response.status_code == 200
+    assert "vastuuhenkilot.xlsx" in response.headers["content-disposition"]
+    sheet = load_workbook(BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Asiakas", "Asiakasryhmä", "Henkilö")
+    assert rows[1][:5] == ("Shakkikerho ry", "Yhdistykset", "Liisa Nieminen",
+                           rows[1][3], "kirjanpitaja")
+    assert rows[1][5].isoformat() == "2026-01-01T00:00:00"
