@@ -65,7 +65,7 @@ def responsibility(session: Session, who: User, of: Client, role: str = "asiakas
 def cover(session: Session, absent: User, covering: User, start: datetime, end: datetime,
           clients: list[Client] | None = None) -> Cover:
     row = Cover(absent_user_id=absent.id, covering_user_id=covering.id, valid_from=start,
-                valid_until=end, clients=clients or [])
+                valid_until=end, clients=clients or [], narrowed=bool(clients))
     session.add(row)
     session.flush()
     return row

@@ -6,7 +6,8 @@ A principal reaches a client through exactly four paths, and nothing else grants
    rule (matching the client's group / special group) gives a level;
 2. *cover*: a cover in which they stand in for an absent colleague, valid at ``at`` (and
    naming the client, when narrowed), through that colleague's valid responsibilities;
-   the colleague's own covers are not followed - covers do not chain;
+   the colleague's own covers are not followed - covers do not chain - and a cover of a
+   deactivated colleague gives nothing (their clients need a new responsible person);
 3. *admin*: a rule with subject ``admin`` - being an admin grants nothing by itself;
 4. *staff*: a rule with subject ``staff``, for every active user.
 
@@ -136,7 +137,6 @@ def _own(uid: int, at: datetime) -> GrantRows:
 
 
 def _covered(uid: int, at: datetime) -> GrantRows:
-    narrowed = exists().where(cover_clients.c.cover_id == Cover.id)
     names_client = exists().where(
         cover_clients.c.cover_id == Cover.id, cover_clients.c.client_id == Client.id
     )
@@ -153,7 +153,7 @@ def _covered(uid: int, at: datetime) -> GrantRows:
             Cover.valid_until > at,
             absent_active,
             _valid_at(Responsibility.valid_from, Responsibility.valid_until, at),
-            or_(~narrowed, names_client),
+            or_(Cover.narrowed.is_(False), names_client),
         )
     )
 
@@ -267,7 +267,7 @@ def check(session: Session, principal: Principal, client_id: int, at: datetime) 
     for cover in covers:
         if not _in_period(cover.valid_from, cover.valid_until, at):
             continue
-        if cover.clients and client_id not in {c.id for c in cover.clients}:
+        if cover.narrowed and client_id not in {c.id for c in cover.clients}:
             continue
         absent = session.get(User, cover.absent_user_id)
         if absent is None or not absent.is_active:

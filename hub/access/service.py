@@ -58,6 +58,7 @@ def create_cover(session: Session, data: CoverIn, created_by: int | None) -> Cov
         note=data.note,
         created_by=created_by,
         clients=_clients(session, data.client_ids),
+        narrowed=bool(data.client_ids),
     )
     session.add(cover)
     session.flush()
@@ -79,6 +80,7 @@ def update_cover(session: Session, cover: Cover, patch: CoverPatch) -> Cover:
     cover.valid_from, cover.valid_until = _period(start, end)
     if "client_ids" in fields:
         cover.clients = _clients(session, patch.client_ids)
+        cover.narrowed = bool(patch.client_ids)
     if "note" in fields and patch.note is not None:
         cover.note = patch.note
     session.flush()
@@ -111,7 +113,7 @@ def describe_cover(cover: Cover, now: datetime) -> CoverOut:
         covering_user_id=cover.covering_user_id,
         valid_from=cover.valid_from,
         valid_until=cover.valid_until,
-        client_ids=sorted(c.id for c in cover.clients) or None,
+        client_ids=sorted(c.id for c in cover.clients) if cover.narrowed else None,
         note=cover.note,
         state=state,
     )

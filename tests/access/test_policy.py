@@ -157,3 +157,16 @@ def test_none_rule_grants_nothing(session):
     f.rule(session, "role", "none", role="myyja")
     f.responsibility(session, user, client, role="myyja")
     assert visible(session, user, T0) == set()
+
+
+def test_deleting_the_only_named_client_does_not_widen_a_cover(session):
+    absent, covering = f.user(session), f.user(session)
+    named, other = f.client(session), f.client(session)
+    f.responsibility(session, absent, named)
+    f.responsibility(session, absent, other)
+    f.cover(session, absent, covering, T0 - HOUR, T0 + HOUR, clients=[named])
+    session.delete(named)
+    session.flush()
+    session.expire_all()
+    assert visible(session, covering, T0) == set()
+    assert level(session, covering, other, T0) == Level.NONE

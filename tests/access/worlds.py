@@ -105,7 +105,8 @@ def build(session: Session, world: World, origin: datetime, step: timedelta) -> 
     for a, b, start, end, narrowed in world.covers:
         session.add(Cover(absent_user_id=users[a].id, covering_user_id=users[b].id,
                           valid_from=at(start), valid_until=at(end),
-                          clients=[clients[i] for i in sorted(narrowed)]))
+                          clients=[clients[i] for i in sorted(narrowed)],
+                          narrowed=bool(narrowed)))
     session.flush()
     return users, clients
 

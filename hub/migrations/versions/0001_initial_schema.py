@@ -134,6 +134,7 @@ def upgrade() -> None:
     sa.Column('valid_from', sa.DateTime(), nullable=False),
     sa.Column('valid_until', sa.DateTime(), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('narrowed', sa.Boolean(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('absent_user_id <> covering_user_id', name=op.f('ck_covers_not_self')),
