@@ -16,6 +16,7 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	scripts/install-peers.sh
+	scripts/install-mail-corpora.sh
 	$(MAKE) lint types model-test pytest
 
 lint: $(BIN)/.installed

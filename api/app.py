@@ -6,7 +6,17 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from api import errors
-from api.routers import access, clients, groups, me, responsibilities, timeline, users
+from api.routers import (
+    access,
+    accounts,
+    clients,
+    groups,
+    mail,
+    me,
+    responsibilities,
+    timeline,
+    users,
+)
 from hub.db import make_engine, make_session_factory
 from hub.settings import Settings, get_settings
 
@@ -36,7 +46,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return {"status": "ok"}
 
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (me, clients, timeline, users, groups, responsibilities, access):
+    for module in (me, clients, timeline, mail, accounts, users, groups, responsibilities,
+                   access):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

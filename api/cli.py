@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from api.cli_common import err, open_database, out, work
+from api.cli_mail import accounts_app, keys_app, sync
 from hub import schema
-from hub.db import make_engine, make_session_factory, unit_of_work, utcnow
+from hub.db import make_session_factory, unit_of_work, utcnow
 from hub.errors import ClientHubError
-from hub.settings import Settings, get_settings
+from hub.settings import get_settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -46,37 +46,17 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+app.command("sync")(sync)
 
-out = Console()
-err = Console(stderr=True)
 T = TypeVar("T")
-
-
-def _open(settings: Settings | None = None) -> Engine:
-    """The engine, with the schema brought up to date (and a word about it)."""
-    settings = settings or get_settings()
-    if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    if schema.needs_upgrade(engine):
-        before = schema.current_revision(engine)
-        err.print(
-            f"[yellow]Upgrading the database schema from {before or 'empty'} to "
-            f"{schema.head_revision()}...[/yellow]"
-        )
-        schema.upgrade(engine)
-    return engine
-
-
-def _work(fn: Callable[[Session], T], settings: Settings | None = None) -> T:
-    with unit_of_work(make_session_factory(_open(settings))) as session:
-        return fn(session)
 
 
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    engine = _open()
+    engine = open_database()
     out.print(f"The database is at schema {schema.current_revision(engine)} (newest).")
 
 
@@ -100,7 +80,7 @@ def init(
         user = staff.create_user(session, email=admin_email, name=admin_name, is_admin=True)
         return staff.create_token(session, user, "init")[1]
 
-    token = _work(run)
+    token = work(run)
     out.print(f"Admin {admin_email} created. Their API token (shown only now):")
     out.print(token, markup=False, highlight=False)
 
@@ -115,7 +95,7 @@ def serve(
 
     from api.app import create_app
 
-    engine = _open()
+    engine = open_database()
     out.print(f"Serving Client Hub on http://{host}:{port} (API docs at /docs). Ctrl-C stops.")
     uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
 
@@ -129,7 +109,7 @@ def users_add(
     """Add a staff user."""
     from hub.staff import service as staff
 
-    user = _work(lambda s: staff.create_user(s, email=email, name=name, is_admin=admin))
+    user = work(lambda s: staff.create_user(s, email=email, name=name, is_admin=admin))
     out.print(
         f"User {user.email} added (id {user.id}). Give them a token: "
         f"clienthub tokens create {user.email}"
@@ -148,7 +128,7 @@ def users_list() -> None:
         ]
 
     table = Table("id", "email", "name", "admin", "active")
-    for uid, email, name, is_admin, active in _work(rows):
+    for uid, email, name, is_admin, active in work(rows):
         table.add_row(str(uid), email, name, "yes" if is_admin else "", "yes" if active else "no")
     out.print(table)
 
@@ -158,7 +138,7 @@ def users_deactivate(email: str) -> None:
     """Deactivate a user: their tokens stop working at once; history keeps their name."""
     from hub.staff import service as staff
 
-    _work(lambda s: staff.update_user(s, staff.find_user_by_email(s, email), is_active=False))
+    work(lambda s: staff.update_user(s, staff.find_user_by_email(s, email), is_active=False))
     out.print(f"User {email} deactivated.")
 
 
@@ -169,7 +149,7 @@ def tokens_create(
     """Create a token for a user and print it (it is not shown again)."""
     from hub.staff import service as staff
 
-    token = _work(lambda s: staff.create_token(s, staff.find_user_by_email(s, email), name)[1])
+    token = work(lambda s: staff.create_token(s, staff.find_user_by_email(s, email), name)[1])
     out.print(token, markup=False, highlight=False)
 
 
@@ -186,7 +166,7 @@ def tokens_list(email: str) -> None:
         ]
 
     table = Table("id", "starts with", "name", "created", "last used", "revoked")
-    for tid, prefix, name, created, used, revoked in _work(rows):
+    for tid, prefix, name, created, used, revoked in work(rows):
         table.add_row(
             str(tid),
             prefix + "...",
@@ -203,7 +183,7 @@ def tokens_revoke(token_id: int) -> None:
     """Revoke a token by its id (see 'clienthub tokens list EMAIL'); takes effect at once."""
     from hub.staff import service as staff
 
-    _work(lambda s: staff.revoke_token(s, token_id))
+    work(lambda s: staff.revoke_token(s, token_id))
     out.print(f"Token {token_id} revoked.")
 
 
@@ -223,7 +203,7 @@ def clients_list(
         return [(c.customer_number, c.name, c.business_id, c.status, c.id) for c in page.items]
 
     table = Table("number", "name", "business ID", "status", "id")
-    for number, name, bid, st, cid in _work(rows):
+    for number, name, bid, st, cid in work(rows):
         table.add_row(str(number), name, bid or "", st, str(cid))
     out.print(table)
 
@@ -254,7 +234,7 @@ def clients_add(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
-    client = _work(lambda s: service.create_client(s, data))
+    client = work(lambda s: service.create_client(s, data))
     out.print(
         f"Client {client.name} added with customer number {client.customer_number} "
         f"(id {client.id})."
@@ -276,7 +256,7 @@ def audit_verify() -> None:
             bar.update(task, completed=result[0])
             return result
 
-    count, breaks = _work(run)
+    count, breaks = work(run)
     if not breaks:
         out.print(f"[green]The audit trail is intact:[/green] {count} rows checked.")
         return
@@ -307,11 +287,14 @@ def demo(
     for suffix in ("", "-wal", "-shm"):
         (data_dir / f"clienthub.sqlite3{suffix}").unlink(missing_ok=True)
     settings = get_settings().model_copy(update={"data_dir": data_dir, "database_url": None})
-    engine = _open(settings)
-    with unit_of_work(make_session_factory(engine)) as session:
+    engine = open_database(settings)
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as session:
         firm = demo_firm.build(session, utcnow())
+    mail_counts = _demo_mail(factory, data_dir)
     base = f"http://{host}:{port}/api/v1"
-    out.print(f"[bold]Demo firm ready[/bold] in {data_dir}/clienthub.sqlite3\n")
+    out.print(f"[bold]Demo firm ready[/bold] in {data_dir}/clienthub.sqlite3 "
+              f"({mail_counts} mail items imported from {data_dir}/mail)\n")
     roles = ["admin; responsible for 4 clients", "on sick leave, covered by Liisa",
              "payroll; covering Mikko for two weeks"]
     for (email, token), role in zip(firm.tokens.items(), roles, strict=True):
@@ -335,6 +318,36 @@ def demo(
         uvicorn.run(
             create_app(settings=settings, engine=engine), host=host, port=port, log_level="warning"
         )
+
+
+def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:
+    """Each colleague's demo mailbox as an archive account, imported like any other."""
+    from hub import demo_mail
+    from hub.access.policy import Principal
+    from hub.accounts.schemas import AccountIn
+    from hub.accounts.service import create_account
+    from hub.mail.models import MailMessage
+    from hub.mail.service import set_private
+    from hub.staff.service import find_user_by_email
+    from workers.sync import sync_account
+
+    paths = demo_mail.write_mailboxes(data_dir / "mail", utcnow())
+    accounts = {}
+    with unit_of_work(factory) as session:
+        for owner, path in paths.items():
+            user = find_user_by_email(session, owner)
+            account = create_account(session, Principal(user.id), AccountIn(
+                kind="mail_archive", name=path.name, settings={"path": str(path.resolve())}))
+            accounts[owner] = (account.id, user.id)
+    items = sum(run.items for account_id, _ in accounts.values()
+                for run in sync_account(factory, account_id))
+    key, owner = demo_mail.PRIVATE
+    with unit_of_work(factory) as session:
+        message = session.scalar(select(MailMessage).where(
+            MailMessage.message_key == f"{key}@demo.{demo_mail.FIRM}"))
+        if message is not None:
+            set_private(session, Principal(accounts[owner][1]), message.thread_id, True, [])
+    return items
 
 
 def main() -> None:

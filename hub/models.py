@@ -1,6 +1,7 @@
 """Imports every table so that ``Base.metadata`` is complete (for Alembic and tests)."""
 
 from hub.access.models import AccessRule, AuditEntry, AuditHead, Cover, cover_clients
+from hub.accounts.models import Account
 from hub.clients.models import (
     Client,
     ClientDomain,
@@ -13,11 +14,22 @@ from hub.clients.models import (
     client_special_groups,
 )
 from hub.db import Base
+from hub.mail.models import (
+    MailCopy,
+    MailMessage,
+    MailParticipant,
+    MailRaw,
+    MailThread,
+    MailThreadKey,
+    MessageClientLink,
+)
 from hub.staff.models import ApiToken, User
+from hub.sync.models import SourceRecord, SyncCursor, SyncLease, SyncRun
 from hub.timeline.models import Mention, TimelineEntry
 
 __all__ = [
     "AccessRule",
+    "Account",
     "ApiToken",
     "AuditEntry",
     "AuditHead",
@@ -28,10 +40,21 @@ __all__ = [
     "Contact",
     "ContactEmail",
     "Cover",
+    "MailCopy",
+    "MailMessage",
+    "MailParticipant",
+    "MailRaw",
+    "MailThread",
+    "MailThreadKey",
     "Mention",
+    "MessageClientLink",
     "Responsibility",
     "Role",
+    "SourceRecord",
     "SpecialGroup",
+    "SyncCursor",
+    "SyncLease",
+    "SyncRun",
     "TimelineEntry",
     "User",
     "client_special_groups",

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"))
     database_url: str | None = None
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    #: "id=base64key,..." - the first encrypts, all decrypt; empty: derived from secret_key.
+    encryption_keys: SecretStr = SecretStr("")
+    #: A password for 'clienthub accounts add', so that it need not be typed (never argv).
+    account_secret: SecretStr | None = None
     time_zone: str = "Europe/Helsinki"
     language: Literal["fi", "en"] = "fi"
     #: The firm's own mail domains; mail between them only is internal.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from hub.access.models import AuditEntry, AuditHead
@@ -84,12 +84,36 @@ def record(
         "grant": grant,
         "detail": dict(detail or {}),
     }
-    if not own_transaction:
+    if not own_transaction or _holds_audit_head(session):
         return _append(session, **fields)
     with Session(bind=session.get_bind()) as own:
         row = _append(own, **fields)
         own.commit()
         return row
+
+
+def _holds_audit_head(session: Session) -> bool:
+    """Would a second connection wait on this session forever? Yes when the session has
+    already appended (it holds the head's row lock until it commits), and on SQLite
+    whenever it has written at all (one writer per database). Then the row goes into the
+    caller's own transaction instead."""
+    if not session.in_transaction():
+        return False
+    if session.info.get(_APPENDED):
+        return True
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    dbapi = session.connection().connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", False))
+
+
+_APPENDED = "clienthub.audit_appended"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_append(session: Session) -> None:
+    session.info.pop(_APPENDED, None)
 
 
 def _append(session: Session, **fields: Any) -> AuditEntry:
@@ -117,6 +141,7 @@ def _append(session: Session, **fields: Any) -> AuditEntry:
     head.last_entry_id = new_id
     head.last_hash = digest
     session.flush()
+    session.info[_APPENDED] = True
     return row
 
 

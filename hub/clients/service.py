@@ -29,6 +29,7 @@ from hub.clients.models import (
 )
 from hub.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn
 from hub.errors import Conflict, InvalidInput, NotFound
+from hub.mail.matching import rematch
 from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
 from hub.timeline.models import TimelineEntry
 
@@ -153,11 +154,26 @@ def create_client(session: Session, data: ClientIn) -> Client:
     )
     session.add(client)
     session.flush()
+    _rematch(session, client)
     return client
+
+
+def _reach(client: Client) -> tuple[set[str], set[str]]:
+    return ({e.email for c in client.contacts for e in c.emails},
+            {d.domain for d in client.domains})
+
+
+def _rematch(session: Session, client: Client,
+             before: tuple[set[str], set[str]] = (set(), set())) -> None:
+    """Past mail from the client's addresses and domains joins its timeline now (and mail
+    of removed ones leaves it, unless a person linked it by hand)."""
+    addresses, domains = _reach(client)
+    rematch(session, addresses=addresses | before[0], domains=domains | before[1])
 
 
 def update_client(session: Session, client: Client, patch: ClientPatch) -> Client:
     fields = patch.model_fields_set
+    before = _reach(client)
     if "name" in fields and patch.name is not None:
         client.name, client.name_key = patch.name, patch.name.casefold()
     if "business_id" in fields:
@@ -180,6 +196,8 @@ def update_client(session: Session, client: Client, patch: ClientPatch) -> Clien
     if "summary" in fields and patch.summary is not None:
         client.summary = patch.summary
     session.flush()
+    if fields & {"contacts", "domains"}:
+        _rematch(session, client, before)
     return client
 
 

@@ -42,6 +42,10 @@ class TimelineEntry(Base):
     owner_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    #: Every staff member whose own mailbox or drive holds the source (they see it in full).
+    owner_ids: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    #: The most colleagues may see of it, from its mailboxes' share levels.
+    share_level: Mapped[str] = mapped_column(String(16), default="full", server_default="full")
     is_private: Mapped[bool] = mapped_column(Boolean, default=False)
     private_to: Mapped[list[int]] = mapped_column(JSON, default=list)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

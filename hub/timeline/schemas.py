@@ -18,8 +18,9 @@ class NoteIn(In):
 
 
 class TimelineEntryOut(Out):
-    """Fields left out are hidden from this reader: ``metadata`` shows kind, time and
-    actor; ``subject`` adds the title; ``full`` adds summary, body and mentions."""
+    """Fields left out are hidden from this reader: ``metadata`` shows kind, time, actor
+    and (for mail) participants; ``subject`` adds the title; ``full`` adds summary, body,
+    mentions and the source's details."""
 
     id: int
     client_id: int
@@ -28,6 +29,8 @@ class TimelineEntryOut(Out):
     level: str
     actor_user_id: int | None
     source_kind: str
+    #: Mail: who wrote to whom - shown from the metadata level up.
+    participants: list[str] | None = None
     title: str | None = None
     summary: str | None = None
     body: str | None = None

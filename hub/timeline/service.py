@@ -27,13 +27,17 @@ _MENTION = re.compile(r"(?<![\w.@])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)", re.UNI
 
 
 def entry_level(entry: TimelineEntry, client_level: Level, principal: Principal) -> Level:
-    """The level for one entry: the owner of its source sees it in full; a private entry
-    is shown only to its owner and to those it names."""
-    if entry.owner_user_id is not None and entry.owner_user_id == principal.user_id:
+    """The level for one entry: whoever's own mailbox or drive holds its source sees it in
+    full; a private entry is shown only to them and to those they named; everyone else
+    sees at most what the source's owners share (an account's share level)."""
+    owners = set(entry.owner_ids or [])
+    if entry.owner_user_id is not None:
+        owners.add(entry.owner_user_id)
+    if principal.user_id in owners:
         return Level.FULL
     if entry.is_private and principal.user_id not in (entry.private_to or []):
         return Level.NONE
-    return client_level
+    return min(client_level, Level.parse(entry.share_level or "full"))
 
 
 def project(entry: TimelineEntry, level: Level) -> TimelineEntryOut:
@@ -46,11 +50,13 @@ def project(entry: TimelineEntry, level: Level) -> TimelineEntryOut:
         actor_user_id=entry.actor_user_id,
         source_kind=entry.source_kind,
     )
+    if level >= Level.METADATA and "participants" in (entry.extra or {}):
+        out.participants = list(entry.extra["participants"])
     if level >= Level.SUBJECT:
         out.title = entry.title
     if level >= Level.FULL:
         out.summary = entry.summary
-        out.body = entry.body
+        out.body = entry.body or None  # mail bodies are read (and audited) via /messages
         out.mentions = sorted(m.user_id for m in entry.mentions)
         out.extra = entry.extra
     return out

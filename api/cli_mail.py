@@ -1,0 +1,159 @@
+"""``clienthub accounts``, ``clienthub sync`` and ``clienthub keys``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.cli_common import err, open_database, out, work
+from hub.access.policy import Principal
+from hub.accounts import service as accounts
+from hub.accounts.models import Account
+from hub.accounts.schemas import AccountIn
+from hub.crypto import generate_key
+from hub.db import make_session_factory
+from hub.errors import ClientHubError
+from hub.settings import get_settings
+from hub.staff.service import find_user_by_email
+
+accounts_app = typer.Typer(no_args_is_help=True, help="Mail and drive accounts.")
+add_app = typer.Typer(no_args_is_help=True, help="Add an account.")
+keys_app = typer.Typer(no_args_is_help=True, help="Keys that encrypt account secrets.")
+accounts_app.add_typer(add_app, name="add")
+
+
+def _secret(prompt: str) -> str:
+    """From CLIENTHUB_ACCOUNT_SECRET or a hidden prompt - never from the command line."""
+    given = get_settings().account_secret
+    if given is not None:
+        return given.get_secret_value()
+    if not sys.stdin.isatty():
+        raise ClientHubError(
+            "no terminal to ask the password on; set CLIENTHUB_ACCOUNT_SECRET for this "
+            "command instead (never pass it as an argument)"
+        )
+    return str(typer.prompt(prompt, hide_input=True))
+
+
+def _add(owner: str, data: dict[str, object]) -> Account:
+    def run(session: Session) -> Account:
+        user = find_user_by_email(session, owner)
+        principal = Principal(user.id, is_admin=True)
+        return accounts.create_account(session, principal, AccountIn.model_validate(data))
+
+    return work(run)
+
+
+@add_app.command("imap")
+def add_imap(
+    owner: Annotated[str, typer.Option(help="Email of the staff member whose mailbox it is")],
+    host: Annotated[str, typer.Option(help="IMAP server")],
+    username: Annotated[str, typer.Option(help="Login name")],
+    port: Annotated[int, typer.Option(help="993 for TLS, 143 for STARTTLS")] = 993,
+    security: Annotated[str, typer.Option(help="tls, starttls or plain")] = "tls",
+    folder: Annotated[list[str] | None, typer.Option(help="Extra folder (INBOX and Sent "
+                                                          "are always read)")] = None,
+    since: Annotated[str | None, typer.Option(help="Only mail from this date, YYYY-MM-DD")]
+    = None,
+    share_level: Annotated[str, typer.Option(help="full, subject or metadata")] = "full",
+    name: Annotated[str | None, typer.Option(help="A name for the account")] = None,
+) -> None:
+    """Add an IMAP mailbox; the password is asked for (or read from
+    CLIENTHUB_ACCOUNT_SECRET), never taken from the command line."""
+    secret = _secret(f"Password for {username}@{host}")
+    settings: dict[str, object] = {"host": host, "port": port, "security": security,
+                                   "username": username, "folders": folder or []}
+    if since:
+        settings["since"] = since
+    account = _add(owner, {"kind": "imap", "name": name or f"{username}@{host}",
+                           "settings": settings, "secret": secret,
+                           "share_level": share_level})
+    out.print(f"Account {account.name} added (id {account.id}). Sync it: "
+              f"clienthub sync --account {account.id}")
+
+
+@add_app.command("archive")
+def add_archive(
+    owner: Annotated[str, typer.Option(help="Email of the staff member whose mail it is")],
+    path: Annotated[Path, typer.Option(help="An mbox file, a Maildir or a folder of .eml")],
+    share_level: Annotated[str, typer.Option(help="full, subject or metadata")] = "full",
+    name: Annotated[str | None, typer.Option(help="A name for the account")] = None,
+) -> None:
+    """Add a mail archive to import (old mail, exports)."""
+    account = _add(owner, {"kind": "mail_archive", "name": name or path.name,
+                           "settings": {"path": str(path.resolve())},
+                           "share_level": share_level})
+    out.print(f"Archive {account.name} added (id {account.id}). Import it: "
+              f"clienthub sync --account {account.id}")
+
+
+@accounts_app.command("list")
+def list_accounts() -> None:
+    """List every account (secrets are never shown)."""
+    def rows(session: Session) -> list[tuple[int, str, str, str, str, bool]]:
+        return [(a.id, a.kind, a.name, a.share_level, str(a.owner_user_id), a.secret is not None)
+                for a in session.scalars(select(Account).order_by(Account.id))]
+
+    table = Table("id", "kind", "name", "shared", "owner id", "secret")
+    for aid, kind, name, share, owner, has_secret in work(rows):
+        table.add_row(str(aid), kind, name, share, owner, "stored" if has_secret else "")
+    out.print(table)
+
+
+def sync(
+    account: Annotated[int | None, typer.Option(help="Only this account id")] = None,
+) -> None:
+    """Sync every enabled account (or one), showing progress; exits 1 if a stream failed."""
+    from workers.sync import sync_account
+
+    factory = make_session_factory(open_database())
+    with factory() as session:
+        stmt = select(Account.id, Account.name).where(Account.enabled.is_(True))
+        if account is not None:
+            stmt = select(Account.id, Account.name).where(Account.id == account)
+        targets = list(session.execute(stmt).all())
+    if not targets:
+        raise ClientHubError("no account to sync; add one with 'clienthub accounts add'")
+    failed = 0
+    columns = (SpinnerColumn(), TextColumn("{task.description}"),
+               TextColumn("{task.completed} items"), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar:
+        for account_id, name in targets:
+            task = bar.add_task(f"{name}", total=None)
+
+            def advance(stream: str, n: int, task: int = task, name: str = name) -> None:
+                bar.update(task, advance=n, description=f"{name} {stream}")
+
+            runs = sync_account(factory, account_id, advance)
+            bar.update(task, description=f"{name}: done")
+            for run in runs:
+                line = (f"{name} {run.stream}: {run.status}, {run.items} items, "
+                        f"{run.errors} errors, {run.unparsed} kept raw")
+                if run.status == "failed":
+                    failed += 1
+                    err.print(f"[red]{line}: {run.message}[/red]")
+                else:
+                    out.print(line)
+    if failed:
+        raise typer.Exit(1)
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random key for CLIENTHUB_ENCRYPTION_KEYS."""
+    out.print(generate_key(), markup=False, highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of CLIENTHUB_ENCRYPTION_KEYS.
+    Keep the old key listed until this has run."""
+    done, total = work(accounts.rotate_keys)
+    out.print(f"Re-encrypted {done} of {total} secrets with the current key.")

@@ -1,0 +1,93 @@
+"""Mail and drive accounts (owners and admins), and sync status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from api.deps import PrincipalDep, SessionDep
+from hub.access import audit
+from hub.accounts import service
+from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
+from hub.schemas import Instant, ListPage, Out
+from hub.sync.models import SyncLease, SyncRun
+
+router = APIRouter(tags=["accounts and sync"])
+
+
+@router.get("/accounts", response_model=ListPage[AccountOut])
+def list_accounts(principal: PrincipalDep, session: SessionDep) -> ListPage[AccountOut]:
+    """Your accounts (admins: everyone's). Secrets are never shown."""
+    return ListPage(items=[service.describe(a)
+                           for a in service.visible_accounts(session, principal)])
+
+
+@router.post("/accounts", response_model=AccountOut, status_code=201)
+def create_account(body: AccountIn, principal: PrincipalDep, session: SessionDep) -> AccountOut:
+    account = service.create_account(session, principal, body)
+    audit.record(session, actor_user_id=principal.user_id, action="account.create",
+                 detail={"account_id": account.id, "kind": account.kind})
+    return service.describe(account)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountOut)
+def get_account(account_id: int, principal: PrincipalDep, session: SessionDep) -> AccountOut:
+    return service.describe(service.get_account(session, principal, account_id))
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountOut)
+def update_account(account_id: int, body: AccountPatch, principal: PrincipalDep,
+                   session: SessionDep) -> AccountOut:
+    account = service.update_account(
+        session, principal, service.get_account(session, principal, account_id), body)
+    audit.record(session, actor_user_id=principal.user_id, action="account.update",
+                 detail={"account_id": account.id, "fields": sorted(body.model_fields_set)})
+    return service.describe(account)
+
+
+@router.delete("/accounts/{account_id}", status_code=204)
+def delete_account(account_id: int, principal: PrincipalDep, session: SessionDep) -> None:
+    service.delete_account(session, service.get_account(session, principal, account_id))
+    audit.record(session, actor_user_id=principal.user_id, action="account.delete",
+                 detail={"account_id": account_id})
+
+
+class StreamStatus(Out):
+    stream: str
+    status: str
+    started_at: Instant
+    finished_at: Instant | None
+    items: int
+    errors: int
+    unparsed: int
+    lag_seconds: int | None
+    message: str
+
+
+class AccountStatus(Out):
+    account_id: int
+    name: str
+    running: bool
+    streams: list[StreamStatus]
+
+
+@router.get("/sync/status", response_model=ListPage[AccountStatus])
+def sync_status(principal: PrincipalDep, session: SessionDep) -> ListPage[AccountStatus]:
+    """The last run of every stream of your accounts (admins: all), and what is running.
+    A failed run says why; 'unparsed' counts messages kept raw because they did not parse."""
+    out = []
+    for account in service.visible_accounts(session, principal):
+        runs = session.scalars(select(SyncRun).where(SyncRun.account_id == account.id)
+                               .order_by(SyncRun.id.desc()).limit(200))
+        latest: dict[str, SyncRun] = {}
+        for run in runs:
+            latest.setdefault(run.stream, run)
+        lease = session.get(SyncLease, account.id)
+        now = datetime.now(lease.expires_at.tzinfo) if lease else None
+        out.append(AccountStatus(
+            account_id=account.id, name=account.name,
+            running=bool(lease and now and lease.expires_at > now),
+            streams=[StreamStatus.model_validate(r) for r in latest.values()]))
+    return ListPage(items=out)

@@ -1,0 +1,101 @@
+"""The items the IMAP connector yields, built from FETCH answers.
+
+Three shapes share one key, ``external_id = "<uidvalidity>:<uid>"`` in stream
+``mail:<folder>``:
+
+* ``kind="message"``: the message itself (raw bytes, parsed fields, flags, size).
+* ``kind="flags"``: only ``data["flags"]`` changed. The hub sets the stored message's
+  flags from it and leaves everything else (raw, parsed, occurred_at) as it was; it is
+  never stored as an item of its own. ``occurred_at`` is when the change was seen.
+* ``kind="message", deleted=True``: the message is gone from the folder (expunged or
+  moved away; a move shows up as a new message in the target folder). ``data`` holds
+  only the folder and UID; ``occurred_at`` is when the deletion was seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.mail.parse import parse_message
+from hub.sync.protocol import Item
+
+# \Recent belongs to one session, not to the message: it would look like a flag change
+# on every sync.
+_SESSION_FLAGS = {"\\recent"}
+
+
+def external_id(uidvalidity: int, uid: int) -> str:
+    return f"{uidvalidity}:{uid}"
+
+
+def flag_list(fetched: Mapping[bytes, Any]) -> list[str]:
+    flags = {
+        (f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f))
+        for f in fetched.get(b"FLAGS", ())
+    }
+    return sorted(f for f in flags if f.lower() not in _SESSION_FLAGS)
+
+
+def message_item(
+    stream: str,
+    folder: str,
+    uidvalidity: int,
+    uid: int,
+    fetched: Mapping[bytes, Any],
+    *,
+    headers_only: bool,
+) -> Item:
+    raw = fetched.get(b"BODY[HEADER]" if headers_only else b"BODY[]")
+    raw_bytes = bytes(raw) if raw is not None else None
+    internaldate = fetched.get(b"INTERNALDATE")
+    if isinstance(internaldate, datetime) and internaldate.tzinfo is None:
+        internaldate = internaldate.replace(tzinfo=UTC)
+    parsed = parse_message(raw_bytes) if raw_bytes is not None else None
+    occurred_at: datetime | None = None
+    if parsed is not None and parsed.date is not None and parsed.date.tzinfo is not None:
+        occurred_at = parsed.date
+    if occurred_at is None and isinstance(internaldate, datetime):
+        occurred_at = internaldate
+    return Item(
+        stream=stream,
+        external_id=external_id(uidvalidity, uid),
+        kind="message",
+        occurred_at=occurred_at or datetime.now(UTC),
+        data={
+            "folder": folder,
+            "uid": uid,
+            "uidvalidity": uidvalidity,
+            "flags": flag_list(fetched),
+            "size": int(fetched.get(b"RFC822.SIZE", len(raw_bytes or b""))),
+            "internaldate": internaldate.isoformat()
+            if isinstance(internaldate, datetime) else None,
+            "raw": raw_bytes,
+            "headers_only": headers_only,
+            "parsed": parsed.as_dict() if parsed is not None else None,
+        },
+    )
+
+
+def flags_item(stream: str, folder: str, uidvalidity: int, uid: int, flags: list[str],
+               seen_at: datetime) -> Item:
+    return Item(
+        stream=stream,
+        external_id=external_id(uidvalidity, uid),
+        kind="flags",
+        occurred_at=seen_at,
+        data={"folder": folder, "uid": uid, "uidvalidity": uidvalidity, "flags": flags},
+    )
+
+
+def deleted_item(stream: str, folder: str, uidvalidity: int, uid: int,
+                 seen_at: datetime) -> Item:
+    return Item(
+        stream=stream,
+        external_id=external_id(uidvalidity, uid),
+        kind="message",
+        occurred_at=seen_at,
+        data={"folder": folder, "uid": uid, "uidvalidity": uidvalidity},
+        deleted=True,
+    )

@@ -1,0 +1,1 @@
+"""Source accounts: a staff member's mailbox or drive, with its encrypted secret."""

@@ -1,0 +1,1 @@
+"""Mail in the hub: messages deduplicated across mailboxes, threads, and client links."""

@@ -1,0 +1,157 @@
+"""The sink that turns synced mail items into messages, copies, threads and links.
+
+The same message in several colleagues' mailboxes (To and Cc both, or a forwarded copy
+with the same Message-ID) is one message with a copy per mailbox folder; a message moved
+between folders is one message whose old copy is marked gone and new copy added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.accounts.models import Account
+from hub.db import utcnow
+from hub.mail.matching import internal_sets, match, sync_entries
+from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailRaw
+from hub.mail.threading import find_or_create_thread
+from hub.sync.models import SourceRecord
+from hub.sync.protocol import Item
+
+ROLES = ("from", "to", "cc", "bcc", "reply_to")
+
+
+def _addresses(parsed: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(role, address, name) for every participant."""
+    out: list[tuple[str, str, str]] = []
+    sender = parsed.get("sender")
+    if sender and sender.get("address"):
+        out.append(("from", sender["address"].lower(), sender.get("name", "")))
+    for role in ROLES[1:]:
+        for entry in parsed.get(role) or []:
+            if entry.get("address"):
+                out.append((role, entry["address"].lower(), entry.get("name", "")))
+    return out
+
+
+def _when(value: Any, fallback: datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return fallback
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return fallback
+
+
+class MailSink:
+    def __init__(self) -> None:
+        self._internal: tuple[set[str], set[str]] | None = None
+        self._internal_at = 0.0
+
+    def _internal_sets(self, session: Session) -> tuple[set[str], set[str]]:
+        # Staff addresses change rarely; reading them once a minute keeps ingest cheap.
+        if self._internal is None or time.monotonic() - self._internal_at > 60:
+            self._internal, self._internal_at = internal_sets(session), time.monotonic()
+        return self._internal
+
+    def apply(self, session: Session, account: Account, record: SourceRecord,
+              item: Item) -> bool:
+        data = item.data
+        copy = session.scalar(select(MailCopy).where(MailCopy.source_record_id == record.id))
+        parsed: dict[str, Any] | None = data.get("parsed")
+        if item.kind == "flags":  # flags changed at the source; nothing else did
+            if copy is not None:
+                copy.flags = list(data.get("flags") or [])
+            return True
+        raw: bytes | None = data.get("raw")
+        parsed = parsed or {"failed": True, "problems": ["the source sent no content"]}
+        digest = hashlib.sha256(raw or b"").hexdigest()
+        key = (parsed.get("message_id") or "").strip() or f"sha256:{digest}"
+        message = session.scalar(select(MailMessage).where(MailMessage.message_key == key))
+        created = message is None
+        if message is None:
+            message = self._create(session, key, parsed, item, raw, digest)
+        elif message.headers_only and raw and not data.get("headers_only"):
+            self._fill(message, parsed)  # a full copy of a message first seen headers-only
+            message.headers_only = False
+            stored = session.get(MailRaw, message.id)
+            if stored is not None:
+                stored.raw, stored.sha256 = raw, digest
+        if copy is None:
+            copy = MailCopy(message_id=message.id, account_id=account.id,
+                            source_record_id=record.id, folder=str(data.get("folder", "")))
+            session.add(copy)
+        copy.message_id = message.id
+        copy.folder = str(data.get("folder", copy.folder))
+        copy.flags = list(data.get("flags") or [])
+        copy.deleted_at = None
+        record.target_id = message.id
+        record.data = {k: data[k] for k in ("folder", "uid", "uidvalidity", "path") if k in data}
+        session.flush()
+        if created:
+            match(session, message, self._internal_sets(session))
+        else:
+            sync_entries(session, message)
+        return not parsed.get("failed", False)
+
+    def _create(self, session: Session, key: str, parsed: dict[str, Any], item: Item,
+                raw: bytes | None, digest: str) -> MailMessage:
+        people = _addresses(parsed)
+        refs = [r for r in (parsed.get("references") or []) + (parsed.get("in_reply_to") or [])
+                if r]
+        sent_at = _when(parsed.get("date"), item.occurred_at)
+        thread = find_or_create_thread(
+            session, keys=[key, *refs], subject=parsed.get("subject") or "",
+            participants={a for _, a, _ in people}, sent_at=sent_at)
+        message = MailMessage(message_key=key, thread_id=thread.id, sent_at=sent_at,
+                              headers_only=bool(item.data.get("headers_only")))
+        self._fill(message, parsed)
+        session.add(message)
+        session.flush()
+        session.add(MailRaw(message_id=message.id, sha256=digest, raw=raw or b""))
+        seen: set[tuple[str, str]] = set()
+        for role, address, name in people:
+            if (role, address) not in seen:
+                seen.add((role, address))
+                session.add(MailParticipant(message_id=message.id, address=address[:320],
+                                            domain=address.rpartition("@")[2][:253],
+                                            name=name[:300], role=role))
+        session.flush()
+        return message
+
+    @staticmethod
+    def _fill(message: MailMessage, parsed: dict[str, Any]) -> None:
+        sender = parsed.get("sender") or {}
+        message.subject = parsed.get("subject") or ""
+        message.sender_name = (sender.get("name") or "")[:300]
+        message.sender_address = (sender.get("address") or "")[:320]
+        message.snippet = parsed.get("snippet") or ""
+        message.text = parsed.get("text") or ""
+        message.html = parsed.get("html") or ""
+        message.attachments = list(parsed.get("attachments") or [])
+        message.auto_submitted = bool(parsed.get("auto_submitted"))
+        message.parse_failed = bool(parsed.get("failed"))
+        message.problems = list(parsed.get("problems") or [])
+        message.headers = {
+            "in_reply_to": parsed.get("in_reply_to") or [],
+            "references": parsed.get("references") or [],
+            "to": parsed.get("to") or [], "cc": parsed.get("cc") or [],
+            "reply_to": parsed.get("reply_to") or [],
+        }
+
+    def gone(self, session: Session, account: Account, record: SourceRecord) -> None:
+        copy = session.scalar(select(MailCopy).where(MailCopy.source_record_id == record.id))
+        if copy is None:
+            return
+        copy.deleted_at = copy.deleted_at or utcnow()
+        message = session.get(MailMessage, copy.message_id)
+        if message is not None:
+            sync_entries(session, message)

@@ -1,0 +1,248 @@
+"""The sync runner: reads a connector's streams and commits items with their cursor.
+
+For each stream: load the last committed cursor, read, and at every checkpoint upsert the
+buffered items and the new cursor in ONE transaction. A crash between checkpoints replays
+at most one batch, which the UNIQUE (account, stream, external_id) key turns into
+updates, never duplicates. ``CursorInvalidated`` clears the cursor and re-reads the
+stream from the start, with the same guarantee. One item that a sink cannot apply is kept
+raw, counted and reported - it never stops the run. One run per account at a time, by a
+lease row that expires, so a killed process does not block the account for good.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.accounts.models import Account
+from hub.db import utcnow
+from hub.errors import Conflict
+from hub.sync.models import SourceRecord, SyncCursor, SyncLease, SyncRun
+from hub.sync.protocol import Checkpoint, Connector, CursorInvalidated, Item, SourceError
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=15)
+
+
+class Sink(Protocol):
+    """Turns stored source records of one kind into domain rows."""
+
+    def apply(self, session: Session, account: Account, record: SourceRecord,
+              item: Item) -> bool:
+        """Apply the item; return False when it was kept raw because it did not parse."""
+
+    def gone(self, session: Session, account: Account, record: SourceRecord) -> None:
+        """The source no longer has the item; the hub keeps its copy, marked."""
+
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class StreamCounts:
+    items: int = 0
+    errors: int = 0
+    unparsed: int = 0
+    newest: datetime | None = None
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_lease(factory: sessionmaker[Session], account_id: int, holder: str) -> None:
+    now = utcnow()
+    with factory() as session:
+        lease = session.get(SyncLease, account_id)
+        if lease is not None and lease.expires_at > now and lease.holder != holder:
+            raise Conflict(
+                f"account {account_id} is already being synced by {lease.holder} (until "
+                f"{lease.expires_at:%H:%M} UTC); wait for it to finish"
+            )
+        if lease is None:
+            session.add(SyncLease(account_id=account_id, holder=holder,
+                                  expires_at=now + LEASE))
+        else:
+            lease.holder, lease.expires_at = holder, now + LEASE
+        try:
+            session.commit()
+        except IntegrityError as exc:  # another process inserted it first
+            raise Conflict(f"account {account_id} is already being synced") from exc
+
+
+def release_lease(factory: sessionmaker[Session], account_id: int, holder: str) -> None:
+    with factory() as session:
+        lease = session.get(SyncLease, account_id)
+        if lease is not None and lease.holder == holder:
+            session.delete(lease)
+            session.commit()
+
+
+class Runner:
+    def __init__(self, factory: sessionmaker[Session], sinks: Mapping[str, Sink]) -> None:
+        self.factory = factory
+        self.sinks = sinks
+
+    def run(self, account_id: int, connector: Connector,
+            progress: Progress | None = None) -> list[SyncRun]:
+        holder = _holder()
+        acquire_lease(self.factory, account_id, holder)
+        try:
+            return [self._run_stream(account_id, connector, stream, holder, progress)
+                    for stream in list(connector.streams())]
+        finally:
+            release_lease(self.factory, account_id, holder)
+
+    def _run_stream(self, account_id: int, connector: Connector, stream: str, holder: str,
+                    progress: Progress | None) -> SyncRun:
+        with self.factory() as session:
+            run = SyncRun(account_id=account_id, stream=stream, status="running")
+            session.add(run)
+            session.commit()
+            run_id = run.id
+        counts = StreamCounts()
+        status, message = "ok", ""
+        try:
+            try:
+                self._read(account_id, connector, stream, self._cursor(account_id, stream),
+                           counts, holder, progress)
+            except CursorInvalidated as exc:
+                log.info("cursor of %s/%s invalidated (%s); resyncing", account_id, stream,
+                         exc.reason)
+                self._save_cursor(account_id, stream, None)
+                status, message = "resynced", f"the source reset its state ({exc.reason})"
+                since = utcnow()
+                self._read(account_id, connector, stream, None, counts, holder, progress)
+                self._sweep(account_id, stream, since)
+        except SourceError as exc:
+            status, message = "failed", exc.message
+        except CursorInvalidated as exc:
+            status, message = "failed", f"the source reset its state twice ({exc.reason})"
+        with self.factory() as session:
+            done = session.get(SyncRun, run_id)
+            assert done is not None
+            done.status, done.message = status, message
+            done.finished_at = utcnow()
+            done.items, done.errors, done.unparsed = counts.items, counts.errors, counts.unparsed
+            if counts.newest is not None:
+                lag = (done.finished_at - counts.newest).total_seconds()
+                done.lag_seconds = max(0, int(lag))
+            session.commit()
+            return done
+
+    def _sweep(self, account_id: int, stream: str, since: datetime) -> None:
+        """After a full re-read, what was not seen again is gone at the source (its ids
+        were renumbered, as with a new UIDVALIDITY); the hub's copies are marked so."""
+        with self.factory() as session:
+            account = session.get(Account, account_id)
+            assert account is not None
+            stale = session.scalars(select(SourceRecord).where(
+                SourceRecord.account_id == account_id, SourceRecord.stream == stream,
+                SourceRecord.deleted_at.is_(None), SourceRecord.updated_at < since))
+            for record in stale:
+                record.deleted_at = utcnow()
+                sink = self.sinks.get(record.kind)
+                if sink is not None:
+                    sink.gone(session, account, record)
+            session.commit()
+
+    def _cursor(self, account_id: int, stream: str) -> dict[str, Any] | None:
+        with self.factory() as session:
+            row = session.get(SyncCursor, (account_id, stream))
+            return dict(row.cursor) if row and row.cursor else None
+
+    def _save_cursor(self, account_id: int, stream: str,
+                     cursor: Mapping[str, Any] | None, session: Session | None = None) -> None:
+        own = session is None
+        s = session or self.factory()
+        try:
+            row = s.get(SyncCursor, (account_id, stream))
+            if cursor is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(SyncCursor(account_id=account_id, stream=stream, cursor=dict(cursor)))
+            else:
+                row.cursor, row.updated_at = dict(cursor), utcnow()
+            if own:
+                s.commit()
+        finally:
+            if own:
+                s.close()
+
+    def _read(self, account_id: int, connector: Connector, stream: str,
+              cursor: Mapping[str, Any] | None, counts: StreamCounts, holder: str,
+              progress: Progress | None) -> None:
+        batch: list[Item] = []
+        for element in connector.read(stream, cursor):
+            if isinstance(element, Checkpoint):
+                self._commit(account_id, stream, batch, element.cursor, counts, holder)
+                if progress is not None:
+                    progress(stream, len(batch))
+                batch = []
+            else:
+                batch.append(element)
+        if batch:  # items after the last checkpoint: stored, cursor unchanged
+            self._commit(account_id, stream, batch, None, counts, holder)
+            if progress is not None:
+                progress(stream, len(batch))
+
+    def _commit(self, account_id: int, stream: str, batch: list[Item],
+                cursor: Mapping[str, Any] | None, counts: StreamCounts, holder: str) -> None:
+        with self.factory() as session:
+            account = session.get(Account, account_id)
+            assert account is not None
+            for item in batch:
+                self._store(session, account, stream, item, counts)
+            if cursor is not None:
+                self._save_cursor(account_id, stream, cursor, session)
+            lease = session.get(SyncLease, account_id)
+            if lease is not None and lease.holder == holder:
+                lease.expires_at = utcnow() + LEASE
+            session.commit()
+
+    def _store(self, session: Session, account: Account, stream: str, item: Item,
+               counts: StreamCounts) -> None:
+        record = session.scalar(select(SourceRecord).where(
+            SourceRecord.account_id == account.id, SourceRecord.stream == stream,
+            SourceRecord.external_id == item.external_id))
+        if record is None:
+            record = SourceRecord(account_id=account.id, stream=stream,
+                                  external_id=item.external_id, kind=item.kind,
+                                  occurred_at=item.occurred_at)
+            session.add(record)
+            session.flush()
+        record.updated_at = utcnow()  # seen in this run (see _sweep)
+        counts.items += 1
+        if counts.newest is None or item.occurred_at > counts.newest:
+            counts.newest = item.occurred_at
+        sink = self.sinks.get(item.kind)
+        try:
+            with session.begin_nested():
+                if item.deleted:
+                    record.deleted_at = record.deleted_at or utcnow()
+                    if sink is not None:
+                        sink.gone(session, account, record)
+                    return
+                record.deleted_at = None
+                if item.kind == record.kind:  # a flag change keeps the message's time
+                    record.occurred_at = item.occurred_at
+                if sink is None:
+                    record.data = {"error": f"no sink for items of kind {item.kind!r}"}
+                    counts.errors += 1
+                elif not sink.apply(session, account, record, item):
+                    counts.unparsed += 1
+        except Exception as exc:  # one bad item never stops the run (it is kept, marked)
+            log.warning("item %s of account %s failed: %s", item.external_id, account.id,
+                        exc.__class__.__name__)
+            counts.errors += 1
+            record.data = {"error": f"{exc.__class__.__name__}: {exc}"[:2000]}

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import mailbox
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from hub.access.policy import Principal
+from hub.accounts.schemas import AccountIn
+from hub.accounts.service import create_account
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def mail(key: str, sender: str, to: list[str], subject: str, text: str, *, cc=(),
+         reply_to: list[str] | None = None, days_ago: float = 1) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, ", ".join(to), subject
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg["Date"] = format_datetime(NOW - timedelta(days=days_ago))
+    msg["Message-ID"] = f"<{key}@test>"
+    if reply_to:
+        msg["In-Reply-To"] = f"<{reply_to[-1]}@test>"
+        msg["References"] = " ".join(f"<{r}@test>" for r in reply_to)
+    msg.set_content(text)
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def mbox_account(session, tmp_path):
+    """Makes an archive account for a user from a list of raw messages."""
+    def make(user, messages: list[bytes], name: str = "box", share_level: str = "full"):
+        path: Path = tmp_path / f"{name}-{user.id}.mbox"
+        box = mailbox.mbox(path)
+        for raw in messages:
+            box.add(raw)
+        box.close()
+        account = create_account(session, Principal(user.id), AccountIn(
+            kind="mail_archive", name=name, settings={"path": str(path)},
+            share_level=share_level))
+        session.commit()
+        return account
+
+    return make

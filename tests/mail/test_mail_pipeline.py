@@ -1,0 +1,183 @@
+"""Mail from archive accounts through the runner into messages, threads, links, timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from hub.access.policy import Principal
+from hub.clients.schemas import ClientPatch, ContactIn
+from hub.clients.service import update_client
+from hub.mail import service as mail_service
+from hub.mail.models import MailCopy, MailMessage, MailThread, MessageClientLink
+from hub.timeline.models import TimelineEntry
+from tests import factories as f
+from tests.mail.conftest import mail
+from workers.sync import sync_account
+
+CLIENT = "Jari Mäkinen <jari@rakennusmakinen.fi>"
+AT = datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def _client_with_contact(session, email="jari@rakennusmakinen.fi", domain=None):
+    client = f.client(session, name="Rakennus Mäkinen Oy")
+    from hub.clients.models import ClientDomain, Contact, ContactEmail
+
+    client.contacts = [Contact(name="Jari", emails=[ContactEmail(email=email)])]
+    if domain:
+        client.domains = [ClientDomain(domain=domain)]
+    session.commit()
+    return client
+
+
+def _count(session, model, *where):
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_one_message_in_two_mailboxes_is_one_entry(session, session_factory, mbox_account):
+    mikko, liisa = f.user(session, name="Mikko"), f.user(session, name="Liisa")
+    client = _client_with_contact(session)
+    first = mail("m1", CLIENT, [mikko.email], "Tiliotteet", "Liitteenä tiliotteet äöå €",
+                 cc=[liisa.email])
+    reply = mail("m2", liisa.email, [CLIENT], "Re: Tiliotteet", "Kiitos!", reply_to=["m1"])
+    a = mbox_account(mikko, [first])
+    b = mbox_account(liisa, [first, reply])
+    for account in (a, b):
+        [run] = sync_account(session_factory, account.id)
+        assert run.status == "ok", run.message
+    assert _count(session, MailMessage) == 2
+    assert _count(session, MailCopy) == 3
+    assert _count(session, MailThread) == 1
+    entries = list(session.scalars(select(TimelineEntry).where(
+        TimelineEntry.client_id == client.id).order_by(TimelineEntry.occurred_at)))
+    assert [e.title for e in entries] == ["Tiliotteet", "Re: Tiliotteet"]
+    assert sorted(entries[0].owner_ids) == sorted([mikko.id, liisa.id])
+    assert entries[0].extra["participants"][0] == "jari@rakennusmakinen.fi"
+    # Re-running both imports changes nothing.
+    for account in (a, b):
+        sync_account(session_factory, account.id)
+    session.expire_all()
+    assert (_count(session, MailMessage), _count(session, MailCopy),
+            _count(session, TimelineEntry)) == (2, 3, 2)
+
+
+def test_matching_rules(session, session_factory, mbox_account, monkeypatch):
+    from hub.settings import Settings
+
+    monkeypatch.setattr("hub.mail.matching.get_settings",
+                        lambda: Settings(_env_file=None, firm_domains=["tilitoimisto.fi"]))
+    anna, mikko = f.user(session), f.user(session)
+    by_domain = _client_with_contact(session, email="someone@else.fi", domain="yritys.fi")
+    messages = [
+        mail("d1", "Pia <pia@yritys.fi>", [anna.email], "Domain", "x"),
+        mail("g1", "Pekka <pekka.laine@gmail.com>", [anna.email], "Free mail", "x"),
+        mail("i1", anna.email, [mikko.email], "Sisäinen", "x"),
+        mail("i2", anna.email, ["someone@tilitoimisto.fi"], "Toimisto", "x"),
+    ]
+    sync_account(session_factory, mbox_account(anna, messages).id)
+    links = {m.subject: [link.client_id for link in session.scalars(
+        select(MessageClientLink).where(MessageClientLink.message_id == m.id))]
+        for m in session.scalars(select(MailMessage))}
+    assert links == {"Domain": [by_domain.id], "Free mail": [], "Sisäinen": [], "Toimisto": []}
+    internal = {m.subject for m in session.scalars(
+        select(MailMessage).where(MailMessage.internal_only.is_(True)))}
+    assert internal == {"Sisäinen", "Toimisto"}
+    queue = mail_service.review_queue(session, Principal(anna.id))
+    assert [i.subject for i in queue.items] == ["Free mail"]
+
+
+def test_manual_links_survive_rematching_and_new_contacts_rematch(
+        session, session_factory, mbox_account):
+    anna = f.user(session)
+    client = f.client(session, name="Tmi Laine")
+    other = _client_with_contact(session, email="x@other.fi")
+    session.commit()
+    f.responsibility(session, anna, client)
+    f.responsibility(session, anna, other)
+    session.commit()
+    sync_account(session_factory, mbox_account(anna, [
+        mail("p1", "Pekka <pekka.laine@gmail.com>", [anna.email], "Kuitit", "x"),
+        mail("p2", "Pekka <pekka.laine@gmail.com>", [anna.email], "Lisää kuitteja", "x"),
+    ]).id)
+    p1, p2 = session.scalars(select(MailMessage).order_by(MailMessage.id)).all()
+    me = Principal(anna.id)
+    mail_service.link(session, me, p1.id, other.id, AT)
+    session.commit()
+    # Adding the address as a contact re-matches past mail: both join the client.
+    update_client(session, client, ClientPatch(contacts=[ContactIn(
+        name="Pekka", emails=["pekka.laine@gmail.com"])]))
+    session.commit()
+    linked = lambda m: sorted(link.client_id for link in session.scalars(  # noqa: E731
+        select(MessageClientLink).where(MessageClientLink.message_id == m.id,
+                                        MessageClientLink.removed.is_(False))))
+    assert linked(p1) == sorted([client.id, other.id]) and linked(p2) == [client.id]
+    # A manual unlink is a tombstone: rematching does not bring the link back.
+    mail_service.unlink(session, me, p2.id, client.id)
+    update_client(session, client, ClientPatch(contacts=[ContactIn(
+        name="Pekka", emails=["pekka.laine@gmail.com"], phone="040")]))
+    session.commit()
+    assert linked(p2) == []
+    assert linked(p1) == sorted([client.id, other.id])
+    assert _count(session, TimelineEntry, TimelineEntry.source_ref == f"mail:{p2.id}") == 0
+
+
+def test_levels_owner_share_and_private_threads(session, session_factory, mbox_account, api):
+    owner, reader, outsider = f.user(session), f.user(session), f.user(session)
+    client = _client_with_contact(session)
+    f.responsibility(session, reader, client)
+    session.commit()
+    account = mbox_account(owner, [mail("s1", CLIENT, [owner.email], "Palkat", "salainen")],
+                           share_level="subject")
+    sync_account(session_factory, account.id)
+    message = session.scalar(select(MailMessage))
+    tokens = {u.id: f.token(session, u) for u in (owner, reader, outsider)}
+    session.commit()
+    get = lambda u, url: api.get(url, headers={  # noqa: E731
+        "Authorization": f"Bearer {tokens[u.id]}"})
+    as_reader = get(reader, f"/api/v1/messages/{message.id}").json()
+    assert as_reader["level"] == "subject" and as_reader["subject"] == "Palkat"
+    assert as_reader["text"] is None and as_reader["attachments"] is None
+    assert get(owner, f"/api/v1/messages/{message.id}").json()["text"].startswith("salainen")
+    assert get(outsider, f"/api/v1/messages/{message.id}").status_code == 404
+    timeline = get(reader, f"/api/v1/clients/{client.id}/timeline").json()["items"]
+    assert timeline[0]["title"] == "Palkat" and timeline[0]["summary"] is None
+    # The owner makes the thread private: the reader no longer sees it anywhere.
+    response = api.put(f"/api/v1/threads/{message.thread_id}/privacy",
+                       headers={"Authorization": f"Bearer {tokens[owner.id]}"},
+                       json={"private": True})
+    assert response.status_code == 200, response.text
+    assert get(reader, f"/api/v1/messages/{message.id}").status_code == 404
+    assert get(reader, f"/api/v1/threads/{message.thread_id}").status_code == 404
+    assert get(reader, f"/api/v1/clients/{client.id}/timeline").json()["items"] == []
+    refused = api.put(f"/api/v1/threads/{message.thread_id}/privacy",
+                      headers={"Authorization": f"Bearer {tokens[reader.id]}"},
+                      json={"private": False})
+    assert refused.status_code == 403
+
+
+def test_body_reads_are_audited(session, session_factory, mbox_account, api):
+    owner = f.user(session)
+    _client_with_contact(session)
+    sync_account(session_factory, mbox_account(owner, [mail("a1", CLIENT, [owner.email],
+                                                            "Hei", "body")]).id)
+    token = f.token(session, owner)
+    session.commit()
+    message = session.scalar(select(MailMessage))
+    api.get(f"/api/v1/messages/{message.id}", headers={"Authorization": f"Bearer {token}"})
+    from hub.access.models import AuditEntry
+
+    row = session.scalar(select(AuditEntry).where(AuditEntry.action == "message.read"))
+    assert row is not None and row.actor_user_id == owner.id and row.grant == "owner"
+
+
+def test_sync_status_reports_runs(session, session_factory, mbox_account, api):
+    owner = f.user(session)
+    account = mbox_account(owner, [mail("x1", CLIENT, [owner.email], "Hei", "x")])
+    sync_account(session_factory, account.id)
+    token = f.token(session, owner)
+    session.commit()
+    status = api.get("/api/v1/sync/status",
+                     headers={"Authorization": f"Bearer {token}"}).json()["items"]
+    assert status[0]["account_id"] == account.id and status[0]["running"] is False
+    assert status[0]["streams"][0]["status"] == "ok" and status[0]["streams"][0]["items"] == 1

@@ -1,0 +1,69 @@
+"""Secrets at rest: envelopes, associated data, rotation, and the database's refusal."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from hub.access.policy import Principal
+from hub.accounts import service
+from hub.accounts.models import Account
+from hub.accounts.schemas import AccountIn
+from hub.crypto import Keyring, generate_key
+from hub.errors import ConfigurationError
+from hub.settings import Settings
+from tests import factories as f
+
+
+def _ring(spec: str) -> Keyring:
+    return Keyring.from_settings(Settings(_env_file=None, encryption_keys=spec))
+
+
+def test_envelope_round_trip_and_binding():
+    ring = _ring(f"k1={generate_key()}")
+    sealed = ring.encrypt("salasana€", "account:1")
+    assert sealed.startswith("chv1:k1:") and "salasana" not in sealed
+    assert ring.decrypt(sealed, "account:1") == "salasana€"
+    with pytest.raises(ConfigurationError, match="moved to another row"):
+        ring.decrypt(sealed, "account:2")
+
+
+def test_rotation_keeps_old_keys_readable(session):
+    old, new = generate_key(), generate_key()
+    owner = f.user(session)
+    account = service.create_account(session, Principal(owner.id), AccountIn(
+        kind="imap", name="m", settings={"host": "h", "username": "u"}))
+    service.set_secret(account, "pw", _ring(f"k1={old}"))
+    session.flush()
+    done, total = service.rotate_keys(session, _ring(f"k2={new},k1={old}"))
+    assert (done, total) == (1, 1)
+    assert account.secret.startswith("chv1:k2:")
+    assert service.reveal_secret(account, _ring(f"k2={new}")) == "pw"
+    with pytest.raises(ConfigurationError, match="'k2'"):
+        service.reveal_secret(account, _ring(f"k1={old}"))
+
+
+def test_the_database_refuses_a_plaintext_secret(session):
+    owner = f.user(session)
+    session.add(Account(owner_user_id=owner.id, kind="imap", name="x", secret="hunter2"))
+    with pytest.raises(IntegrityError):
+        session.flush()
+
+
+def test_secrets_never_reach_api_or_logs(api, session, caplog):
+    owner = f.user(session)
+    token = f.token(session, owner)
+    session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    with caplog.at_level(logging.DEBUG):
+        created = api.post("/api/v1/accounts", headers=headers, json={
+            "kind": "imap", "name": "Työposti", "secret": "Sal41n3n-€",
+            "settings": {"host": "imap.example.fi", "username": "u"}})
+        listed = api.get("/api/v1/accounts", headers=headers)
+    assert created.status_code == 201 and created.json()["has_secret"] is True
+    assert "Sal41n3n" not in created.text + listed.text + caplog.text
+    stored = session.execute(text("SELECT secret FROM accounts")).scalar()
+    assert stored.startswith("chv1:") and "Sal41n3n" not in stored
