@@ -18,7 +18,7 @@ from hub.access.policy import Level, Principal, check
 from hub.accounts.models import Account
 from hub.clients.models import Contact, ContactEmail
 from hub.errors import InvalidInput, NotFound, PermissionDenied
-from hub.mail.matching import sync_entries
+from hub.mail.matching import rematch, sync_entries
 from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailThread, MessageClientLink
 from hub.mail.schemas import MessageOut, ReviewItemOut
 from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
@@ -161,10 +161,12 @@ def link(session: Session, principal: Principal, message_id: int, client_id: int
         row = MessageClientLink(message_id=message_id, client_id=client_id, origin="manual")
         session.add(row)
     row.origin, row.removed, row.decided_by = "manual", False, principal.user_id
-    if add_contact and message.sender_address:
-        _add_contact(session, client_id, message)
     session.flush()
     sync_entries(session, message)
+    if add_contact and message.sender_address:
+        _add_contact(session, client_id, message)
+        session.flush()
+        rematch(session, addresses=[message.sender_address])  # their other mail follows
     audit.record(session, actor_user_id=principal.user_id, action="message.link",
                  client_id=client_id, entry_id=message_id)
     return _project(session, message, Level.FULL)

@@ -181,3 +181,32 @@ def test_sync_status_reports_runs(session, session_factory, mbox_account, api):
                      headers={"Authorization": f"Bearer {token}"}).json()["items"]
     assert status[0]["account_id"] == account.id and status[0]["running"] is False
     assert status[0]["streams"][0]["status"] == "ok" and status[0]["streams"][0]["items"] == 1
+
+
+def test_review_queue_link_adds_the_contact_through_the_api(session, session_factory,
+                                                            mbox_account, api):
+    owner, other = f.user(session), f.user(session)
+    client = f.client(session, name="Uusi Oy")
+    f.responsibility(session, owner, client)
+    sync_account(session_factory, mbox_account(owner, [
+        mail("q1", "Kalle <kalle@uusiyritys.fi>", [owner.email], "Tarjous", "x"),
+        mail("q2", "Kalle <kalle@uusiyritys.fi>", [owner.email], "Tarjous 2", "y")]).id)
+    tokens = {u.id: f.token(session, u) for u in (owner, other)}
+    session.commit()
+    auth = lambda u: {"Authorization": f"Bearer {tokens[u.id]}"}  # noqa: E731
+    queue = api.get("/api/v1/review/messages", headers=auth(owner)).json()["items"]
+    assert [i["subject"] for i in queue] == ["Tarjous 2", "Tarjous"]
+    assert api.get("/api/v1/review/messages", headers=auth(other)).json()["items"] == []
+    first = queue[1]["message_id"]
+    refused = api.post(f"/api/v1/messages/{first}/links", headers=auth(other),
+                       json={"client_id": client.id})
+    assert refused.status_code == 403
+    linked = api.post(f"/api/v1/messages/{first}/links", headers=auth(owner),
+                      json={"client_id": client.id, "add_contact": True})
+    assert linked.status_code == 201 and linked.json()["client_ids"] == [client.id]
+    # The new contact re-matched the other message too: the queue is empty.
+    assert api.get("/api/v1/review/messages", headers=auth(owner)).json()["items"] == []
+    session.expire_all()
+    from hub.clients.models import ContactEmail
+
+    assert list(session.scalars(select(ContactEmail.email))) == ["kalle@uusiyritys.fi"]
