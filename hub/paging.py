@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -40,6 +40,13 @@ def decode_cursor(cursor: str, field: str = "before") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput("the cursor is malformed; start again without it", field=field)
     return value
+
+
+def page_of(rows: list[T], size: int, mark: Callable[[T], dict[str, Any]]) -> Page[T]:
+    """Cut a query's ``size + 1`` rows to a page; the extra row only says there is more."""
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, encode_cursor(mark(rows[-1])) if more else None)
 
 
 def clamp_limit(limit: int | None, default: int = 50) -> int:

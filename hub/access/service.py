@@ -12,7 +12,7 @@ from hub.access.models import AccessRule, AuditEntry, Cover
 from hub.access.schemas import AccessRuleIn, AccessRulePatch, CoverIn, CoverOut, CoverPatch
 from hub.clients.models import Client, ClientGroup, Role, SpecialGroup
 from hub.errors import InvalidInput, NotFound
-from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
+from hub.paging import Page, clamp_limit, decode_cursor, page_of
 from hub.staff.models import User
 from hub.timeutil import to_instant
 
@@ -189,7 +189,4 @@ def list_audit(
         stmt = stmt.where(AuditEntry.action == action)
     if before:
         stmt = stmt.where(AuditEntry.id < int(decode_cursor(before)["id"]))
-    rows = list(session.scalars(stmt))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, encode_cursor({"id": rows[-1].id}) if more else None)
+    return page_of(list(session.scalars(stmt)), size, lambda r: {"id": r.id})

@@ -15,7 +15,7 @@ from hub.clients.groups import get_role
 from hub.clients.models import Client, Responsibility
 from hub.clients.schemas import ResponsibilityIn, ResponsibilityOut, ResponsibilityPatch
 from hub.errors import InvalidInput, NotFound
-from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
+from hub.paging import Page, clamp_limit, decode_cursor, page_of
 from hub.staff.models import User
 from hub.timeutil import to_instant
 
@@ -117,11 +117,8 @@ def list_responsibilities(
         )
     if after:
         stmt = stmt.where(Responsibility.id > int(decode_cursor(after, "after")["id"]))
-    rows = list(session.execute(stmt).all())
-    more = len(rows) > size
-    rows = rows[:size]
-    items = [describe(r, u, c) for r, u, c in rows]
-    return Page(items, encode_cursor({"id": rows[-1][0].id}) if more else None)
+    page = page_of(list(session.execute(stmt).all()), size, lambda row: {"id": row[0].id})
+    return Page([describe(r, u, c) for r, u, c in page.items], page.next)
 
 
 def all_responsibilities(session: Session, **filters: object) -> list[ResponsibilityOut]:

@@ -30,7 +30,7 @@ from hub.clients.models import (
 from hub.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.mail.matching import rematch
-from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
+from hub.paging import Page, clamp_limit, decode_cursor, page_of
 from hub.timeline.models import TimelineEntry
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -282,10 +282,7 @@ def list_clients(
         )
     if after:
         stmt = stmt.where(Client.customer_number > int(decode_cursor(after, "after")["n"]))
-    rows = list(session.scalars(stmt))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, encode_cursor({"n": rows[-1].customer_number}) if more else None)
+    return page_of(list(session.scalars(stmt)), size, lambda c: {"n": c.customer_number})
 
 
 def describe_client(client: Client, grant: Grant | None) -> ClientOut:

@@ -21,7 +21,7 @@ from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.mail.matching import rematch, sync_entries
 from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailThread, MessageClientLink
 from hub.mail.schemas import MessageOut, ReviewItemOut
-from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
+from hub.paging import Page, clamp_limit, decode_cursor, page_of
 
 _RANK = {"metadata": Level.METADATA, "subject": Level.SUBJECT, "full": Level.FULL}
 
@@ -136,32 +136,20 @@ def review_queue(session: Session, principal: Principal, *, include_automated: b
         stmt = stmt.where(MailMessage.auto_submitted.is_(False))
     if before:
         stmt = stmt.where(MailMessage.id < int(decode_cursor(before)["id"]))
-    rows = list(session.scalars(stmt))
-    more = len(rows) > size
-    rows = rows[:size]
-    items = [ReviewItemOut(message_id=m.id, sent_at=m.sent_at, subject=m.subject,
-                           sender_address=m.sender_address, sender_name=m.sender_name,
-                           snippet=m.snippet, automated=m.auto_submitted) for m in rows]
-    return Page(items, encode_cursor({"id": rows[-1].id}) if more else None)
+    page = page_of(list(session.scalars(stmt)), size, lambda m: {"id": m.id})
+    return Page([ReviewItemOut(message_id=m.id, sent_at=m.sent_at, subject=m.subject,
+                               sender_address=m.sender_address, sender_name=m.sender_name,
+                               snippet=m.snippet, automated=m.auto_submitted)
+                 for m in page.items], page.next)
 
 
 def link(session: Session, principal: Principal, message_id: int, client_id: int,
          at: datetime, *, add_contact: bool = False) -> MessageOut:
-    message = session.get(MailMessage, message_id)
-    if message is None:
-        raise NotFound(f"no message with id {message_id}")
-    _require_owner(session, principal, message)
+    message = _decide(session, principal, message_id, client_id, removed=False)
     grant = check(session, principal, client_id, at)
-    if grant is None or grant.level < Level.FULL:
+    if grant is None or grant.level < Level.FULL:  # the request's transaction rolls back
         raise InvalidInput(f"no client with id {client_id} that you see in full",
                            field="client_id")
-    row = session.scalar(select(MessageClientLink).where(
-        MessageClientLink.message_id == message_id, MessageClientLink.client_id == client_id))
-    if row is None:
-        row = MessageClientLink(message_id=message_id, client_id=client_id, origin="manual")
-        session.add(row)
-    row.origin, row.removed, row.decided_by = "manual", False, principal.user_id
-    session.flush()
     sync_entries(session, message)
     if add_contact and message.sender_address:
         _add_contact(session, client_id, message)
@@ -173,6 +161,16 @@ def link(session: Session, principal: Principal, message_id: int, client_id: int
 
 
 def unlink(session: Session, principal: Principal, message_id: int, client_id: int) -> None:
+    # A tombstone: recalculation will not link it again.
+    message = _decide(session, principal, message_id, client_id, removed=True)
+    sync_entries(session, message)
+    audit.record(session, actor_user_id=principal.user_id, action="message.unlink",
+                 client_id=client_id, entry_id=message_id)
+
+
+def _decide(session: Session, principal: Principal, message_id: int, client_id: int, *,
+            removed: bool) -> MailMessage:
+    """Record a person's link or unlink; automatic matching never touches it again."""
     message = session.get(MailMessage, message_id)
     if message is None:
         raise NotFound(f"no message with id {message_id}")
@@ -182,12 +180,9 @@ def unlink(session: Session, principal: Principal, message_id: int, client_id: i
     if row is None:
         row = MessageClientLink(message_id=message_id, client_id=client_id, origin="manual")
         session.add(row)
-    # A tombstone: recalculation will not link it again.
-    row.origin, row.removed, row.decided_by = "manual", True, principal.user_id
+    row.origin, row.removed, row.decided_by = "manual", removed, principal.user_id
     session.flush()
-    sync_entries(session, message)
-    audit.record(session, actor_user_id=principal.user_id, action="message.unlink",
-                 client_id=client_id, entry_id=message_id)
+    return message
 
 
 def _add_contact(session: Session, client_id: int, message: MailMessage) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
-from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
+from hub.paging import Page, clamp_limit, decode_cursor, page_of
 from hub.staff.models import ApiToken, User
 
 TOKEN_PREFIX = "ch_"  # noqa: S105 - a public marker, not a secret
@@ -71,10 +71,7 @@ def list_users(
         stmt = stmt.where(User.id > int(decode_cursor(after, "after")["id"]))
     if not include_inactive:
         stmt = stmt.where(User.is_active.is_(True))
-    rows = list(session.scalars(stmt))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, encode_cursor({"id": rows[-1].id}) if more else None)
+    return page_of(list(session.scalars(stmt)), size, lambda u: {"id": u.id})
 
 
 def update_user(
