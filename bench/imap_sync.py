@@ -1,0 +1,568 @@
+"""IMAP initial and no-change sync: Client Hub beside mbsync and offlineimap.
+
+Run by hand (it prints figures, it asserts nothing)::
+
+    .venv/bin/python -m bench.imap_sync                 # N = 10000 and 100000
+    .venv/bin/python -m bench.imap_sync --sizes 10000,50000
+    .venv/bin/python -m bench.imap_sync --quick         # N = 2000, a smoke run
+
+One throw-away Dovecot (tests/peers/dovecot.py) serves every mailbox. For each size N a
+user of its own gets N small messages in INBOX, written straight into its Maildir and
+indexed with ``doveadm force-resync`` (MULTIAPPEND is measured too with ``--seed imap``).
+Every tool then syncs the same mailbox twice: once from nothing, once with nothing
+changed. Each sync runs in a child process of its own; wall time is the child's whole
+life (start-up included, for every tool alike) and peak RSS is the child's own VmHWM
+(see :func:`measured`). Client Hub syncs into a fresh SQLite file; its in-process sync time is
+shown too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Targets for Client Hub, printed beside the figures.
+TARGET_INITIAL_VS_MBSYNC = 2.0
+TARGET_RESYNC_GROWTH = 1.2
+TARGET_RSS_MB = 250.0
+
+INSTALL_HINTS = {
+    "mbsync": "apt-get install isync",
+    "offlineimap": "apt-get install offlineimap3",
+}
+
+# --------------------------------------------------------------------------- messages
+
+FIRST = ["Jari", "Mikko", "Anna", "Liisa", "Pekka", "Sanna", "Timo", "Kaisa", "Heikki",
+         "Päivi", "Jukka", "Tiina", "Mäkinen", "Öhman", "Veikko", "Aino", "Eero", "Helmi"]
+LAST = ["Mäkinen", "Virtanen", "Korhonen", "Nieminen", "Hämäläinen", "Laine", "Heikkinen",
+        "Koskinen", "Järvinen", "Lehtonen", "Saarinen", "Salminen", "Kärkkäinen", "Ström"]
+COMPANIES = ["rakennusmakinen", "kuljetusvirtanen", "kahvilahelmi", "tilitoimistolaine",
+             "sahakoskinen", "autokorjaamojarvinen", "leipomoaino", "it-palvelusalminen",
+             "kukkakauppaliisa", "putkiheikkinen", "maalausstrom", "metsanieminen",
+             "lvi-lehtonen", "siivouspalvelutiina", "kampaamosanna", "kirjapainoeero"]
+SUBJECTS = ["Kuitit marraskuulta", "ALV-ilmoitus {m}/2026", "Palkkalaskelmat, {m}. jakso",
+            "Tilinpäätös 2025 – kysymyksiä", "Re: Verohallinnon kirje", "Lasku nro {n}",
+            "Fwd: Pankin tiliote", "Ennakkoveron muutoshakemus", "Kokousmuistio {d}.{m}.",
+            "Re: Re: Työntekijän lomapäivät", "Kilometrikorvaukset", "Yhtiökokouksen pöytäkirja",
+            "Osingonjako – päätös", "Re: Kassavirtalaskelma", "Sopimusluonnos liitteenä"]
+PHRASES = ["Hei,", "Liitteenä pyytämänne kuitit ja tositteet.",
+           "Voisitteko tarkistaa, onko arvonlisävero laskettu oikein?",
+           "Palkanmaksupäivä siirtyy ensi kuussa perjantaille.",
+           "Kiitos nopeasta vastauksesta, tämä selventää asiaa.",
+           "Verottaja pyytää lisäselvitystä kahden viikon kuluessa.",
+           "Tilinpäätöksen luonnos on nyt valmis kommentoitavaksi.",
+           "Pankin tiliotteet löytyvät jaetusta kansiosta.",
+           "Muistathan, että ennakkoveron eräpäivä on kuun 23. päivä.",
+           "Yrityksen kassatilanne on parantunut edellisestä neljänneksestä.",
+           "Olisiko teillä aikaa palaverille ensi viikon tiistaina?",
+           "Työntekijä Mäkinen jää vuorotteluvapaalle maaliskuussa.",
+           "Kuittien skannaus onnistuu myös puhelimen sovelluksella.",
+           "Lähetän vielä erikseen allekirjoitetun sopimuksen.",
+           "Terveisin,", "Ystävällisin terveisin,"]
+FIRM = "tilitoimisto.example"
+BASE = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def client_address(i: int) -> tuple[str, str]:
+    name = f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]}"
+    local = name.split()[0].lower().replace("ä", "a").replace("ö", "o")
+    return name, f"{local}@{COMPANIES[i % len(COMPANIES)]}.fi"
+
+
+def make_message(i: int, rng: random.Random, tag: str) -> bytes:
+    """A small realistic message of about 300 B to 2 KB; ``i`` makes its Message-ID unique."""
+    sender_name, sender = client_address(rng.randrange(400))
+    staff = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+    staff_addr = f"{staff.split()[0].lower().replace('ä', 'a').replace('ö', 'o')}@{FIRM}"
+    if rng.random() < 0.3:  # the firm writes to the client
+        sender_name, sender, staff, staff_addr = staff, staff_addr, sender_name, sender
+    subject = rng.choice(SUBJECTS).format(m=rng.randint(1, 12), d=rng.randint(1, 28),
+                                          n=rng.randint(1000, 99999))
+    date = BASE - timedelta(minutes=i * 7 + rng.randint(0, 6))
+    lines = [rng.choice(PHRASES[1:-2]) for _ in range(rng.randint(1, 22))]
+    body = "\n".join([PHRASES[0], "", *lines, "", rng.choice(PHRASES[-2:]), sender_name, ""])
+    headers = [
+        f"From: {sender_name} <{sender}>",
+        f"To: {staff} <{staff_addr}>",
+        f"Subject: {subject}",
+        f"Date: {format_datetime(date)}",
+        f"Message-ID: <{tag}.{i}.{rng.getrandbits(32):08x}@{sender.split('@')[1]}>",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: 8bit",
+    ]
+    if rng.random() < 0.25:
+        headers.append(f"Cc: {rng.choice(FIRST)} <kirjanpito@{FIRM}>")
+    if subject.startswith("Re:") and i > 0:
+        parent = f"<{tag}.{rng.randrange(i)}.thread@{FIRM}>"
+        headers += [f"In-Reply-To: {parent}", f"References: {parent}"]
+    text = "\r\n".join(headers) + "\r\n\r\n" + body.replace("\n", "\r\n")
+    return text.encode("utf-8")
+
+
+def messages(n: int, tag: str, seed: int = 1) -> list[bytes]:
+    rng = random.Random(seed)
+    return [make_message(i, rng, tag) for i in range(n)]
+
+
+# --------------------------------------------------------------------------- seeding
+
+def seed_maildir(server, user, raws: list[bytes]) -> None:
+    """Writes the messages as Maildir files (cur/, no flags) and lets Dovecot index them."""
+    maildir = server.root / "mail" / user.name / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    now = int(time.time())
+    cur = maildir / "cur"
+    for i, raw in enumerate(raws):
+        (cur / f"{now}.M{i}P{os.getpid()}.bench,S={len(raw)}:2,").write_bytes(raw)
+    if os.geteuid() == 0:
+        subprocess.run(["chown", "-R", "nobody:" + _group_of("nobody"),
+                        str(server.root / "mail" / user.name)], check=True)
+    server.doveadm("force-resync", "-u", user.name, "INBOX")
+
+
+def seed_imap(user, raws: list[bytes], chunk: int = 2000) -> None:
+    for start in range(0, len(raws), chunk):
+        user.append("INBOX", raws[start:start + chunk])
+
+
+def _group_of(name: str) -> str:
+    import grp
+    import pwd
+
+    return grp.getgrgid(pwd.getpwnam(name).pw_gid).gr_name
+
+
+def warm(server, user, n: int) -> None:
+    """Checks the count and reads every message once through Dovecot, so the page cache
+    and Dovecot's index are equally warm for whichever tool goes first."""
+    count = int(server.doveadm("mailbox", "status", "-u", user.name, "messages",
+                               "INBOX").split("=")[1])
+    if count != n:
+        raise RuntimeError(f"seeded {count} messages, wanted {n}")
+    subprocess.run(["/usr/bin/doveadm", "-c", str(server.config), "fetch", "-u", user.name,
+                    "uid size.physical text", "mailbox", "INBOX"],
+                   stdout=subprocess.DEVNULL, check=True)
+
+
+# --------------------------------------------------------------------------- measuring
+
+@dataclass
+class Run:
+    wall: float
+    rss_mb: float
+    ok: bool
+    note: str = ""
+    inproc: float | None = None
+
+
+def measured(argv: list[str], *, timeout: float, env: dict[str, str] | None = None,
+             cwd: Path | None = None) -> tuple[Run, str]:
+    """Runs one child to its end; wall time and its own peak RSS (wait4)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        deadline = start + timeout
+        status, hwm_kb = 0, 0
+        while True:
+            # ru_maxrss from wait4 is no use here: Linux carries the forking parent's
+            # high-water mark across exec. VmHWM of the child's own address space is
+            # what it used; polled, so growth in its last few ms may be missed.
+            hwm_kb = max(hwm_kb, _vm_hwm_kb(proc.pid))
+            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                _, status, _ = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.005)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    ok = proc.returncode == 0
+    note = "" if ok else f"exit {proc.returncode}" + (" (timeout)" if wall >= timeout else "")
+    for line in text.splitlines()[-1:]:
+        if line.startswith("{") and '"vm_hwm_kb"' in line:  # a child that reports its own
+            hwm_kb = max(hwm_kb, json.loads(line)["vm_hwm_kb"])
+    return Run(wall, hwm_kb / 1024, ok, note), text
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def count_maildir(path: Path) -> int:
+    return sum(len(os.listdir(d)) for d in path.rglob("*") if d.name in ("cur", "new"))
+
+
+# Client Hub ------------------------------------------------------------------------
+
+def hub_setup(workdir: Path, user) -> tuple[str, int]:
+    from hub import schema
+    from hub.access.policy import Principal
+    from hub.accounts.schemas import AccountIn
+    from hub.accounts.service import create_account
+    from hub.clients.models import Client, Contact, ContactEmail
+    from hub.db import make_engine, make_session_factory
+    from hub.staff.models import User
+
+    url = f"sqlite:///{workdir / 'hub.sqlite3'}"
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        owner = User(email="mikko@" + FIRM, name="Mikko")
+        session.add(owner)
+        session.flush()
+        # A firm's client register: some of the senders are known contacts.
+        for i in range(60):
+            name, addr = client_address(i * 7)
+            session.add(Client(name=f"Asiakas {i} Oy", name_key=f"asiakas {i} oy",
+                               customer_number=200000 + i, status="active",
+                               contacts=[Contact(name=name, emails=[ContactEmail(email=addr)])]))
+        account = create_account(session, Principal(owner.id), AccountIn(
+            kind="imap", name="Mikko", secret=user.password,
+            settings={"host": "127.0.0.1", "port": user.server.port, "security": "plain",
+                      "username": user.name, "batch_size": 500}))
+        session.commit()
+        account_id = account.id
+    engine.dispose()
+    return url, account_id
+
+
+def hub_child(url: str, account_id: int, profile: str | None) -> None:
+    """The child side: one sync_account, then a JSON line with what it did."""
+    from sqlalchemy import func, select
+
+    from hub.db import make_engine, make_session_factory
+    from hub.mail.models import MailMessage
+    from workers.sync import sync_account
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    start = time.perf_counter()
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        runs = prof.runcall(sync_account, factory, account_id)
+        prof.dump_stats(profile)
+    else:
+        runs = sync_account(factory, account_id)
+    elapsed = time.perf_counter() - start
+    with factory() as session:
+        count = session.scalar(select(func.count()).select_from(MailMessage))
+    print(json.dumps({"elapsed": elapsed, "messages": count, "vm_hwm_kb": _vm_hwm_kb(os.getpid()),
+                      "runs": [[r.stream, r.status, r.message] for r in runs]}))
+
+
+def run_hub(url: str, account_id: int, n: int, timeout: float,
+            profile: str | None = None) -> Run:
+    argv = [sys.executable, "-m", "bench.imap_sync", "--child", url, str(account_id)]
+    if profile:
+        argv += ["--child-profile", profile]
+    run, text = measured(argv, timeout=timeout, cwd=ROOT)
+    try:
+        info = json.loads(text.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        run.ok, run.note = False, (run.note or "no result") + ": " + text[-300:]
+        return run
+    run.inproc = info["elapsed"]
+    bad = [r for r in info["runs"] if r[1] not in ("ok", "resynced")]
+    if bad or info["messages"] != n:
+        run.ok = False
+        run.note = f"{info['messages']} of {n} messages; {bad}"
+    return run
+
+
+# mbsync ----------------------------------------------------------------------------
+
+def mbsync_config(workdir: Path, user, fsync: bool) -> Path:
+    local = workdir / "maildir"
+    local.mkdir(parents=True, exist_ok=True)
+    cfg = workdir / "mbsyncrc"
+    cfg.write_text(f"""\
+{'' if fsync else 'FSync no'}
+
+IMAPAccount bench
+Host 127.0.0.1
+Port {user.server.port}
+User {user.name}
+Pass {user.password}
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account bench
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel bench
+Far :remote:
+Near :local:
+Patterns INBOX
+Create Near
+Sync Pull
+SyncState *
+""", encoding="utf-8")
+    return cfg
+
+
+def run_mbsync(workdir: Path, user, n: int, fsync: bool, timeout: float) -> tuple[Run, Run]:
+    cfg = mbsync_config(workdir, user, fsync)
+    runs = []
+    for _ in range(2):
+        run, text = measured(["mbsync", "-q", "-c", str(cfg), "bench"], timeout=timeout)
+        got = count_maildir(workdir / "maildir")
+        if run.ok and got != n:
+            run.ok, run.note = False, f"{got} of {n} messages"
+        if not run.ok:
+            run.note += " " + text[-300:].strip()
+        runs.append(run)
+    return runs[0], runs[1]
+
+
+# offlineimap -----------------------------------------------------------------------
+
+def offlineimap_config(workdir: Path, user) -> Path:
+    (workdir / "mail").mkdir(parents=True, exist_ok=True)
+    cfg = workdir / "offlineimaprc"
+    cfg.write_text(f"""\
+[general]
+accounts = bench
+metadata = {workdir}/meta
+maxsyncaccounts = 1
+ui = quiet
+
+[Account bench]
+localrepository = local
+remoterepository = remote
+
+[Repository local]
+type = Maildir
+localfolders = {workdir}/mail
+
+[Repository remote]
+type = IMAP
+remotehost = 127.0.0.1
+remoteport = {user.server.port}
+remoteuser = {user.name}
+remotepass = {user.password}
+ssl = no
+starttls = no
+readonly = True
+folderfilter = lambda folder: folder == 'INBOX'
+""", encoding="utf-8")
+    return cfg
+
+
+def run_offlineimap(workdir: Path, user, n: int, timeout: float) -> tuple[Run, Run]:
+    cfg = offlineimap_config(workdir, user)
+    runs = []
+    for _ in range(2):
+        run, text = measured([shutil.which("offlineimap") or "offlineimap", "-c", str(cfg),
+                              "-o", "-u", "quiet"], timeout=timeout)
+        got = count_maildir(workdir / "mail")
+        if run.ok and got != n:
+            run.ok, run.note = False, f"{got} of {n} messages"
+        if not run.ok or "ERROR" in text:
+            run.note += " " + text[-300:].strip()
+        runs.append(run)
+    return runs[0], runs[1]
+
+
+# --------------------------------------------------------------------------- report
+
+@dataclass
+class Row:
+    tool: str
+    n: int
+    initial: Run
+    resync: Run
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def print_table(rows: list[Row], seeding: dict[int, str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="IMAP sync, one INBOX on a local Dovecot (plain IMAP, 127.0.0.1)")
+    for col in ("tool", "N", "initial s", "msgs/s", "(in-proc s)", "no-change s",
+                "(in-proc s)", "peak RSS MB", "note"):
+        table.add_column(col, justify="left" if col in ("tool", "note") else "right")
+    for r in rows:
+        rss = max(r.initial.rss_mb, r.resync.rss_mb)
+        table.add_row(
+            r.tool, f"{r.n:,}", f"{r.initial.wall:.2f}",
+            f"{r.n / r.initial.wall:,.0f}" if r.initial.ok else "-",
+            f"{r.initial.inproc:.2f}" if r.initial.inproc is not None else "",
+            f"{r.resync.wall:.2f}",
+            f"{r.resync.inproc:.2f}" if r.resync.inproc is not None else "",
+            f"{rss:.0f}",
+            "; ".join(x for x in (r.initial.note, r.resync.note) if x)[:120])
+    console = Console(width=160)
+    console.print(table)
+    for n, how in seeding.items():
+        console.print(f"seeding N={n:,}: {how}")
+
+    hub = {r.n: r for r in rows if r.tool == "Client Hub"}
+    fast = {r.n: r for r in rows if r.tool == "mbsync (FSync no)"}
+    targets = Table(title="Client Hub against its targets")
+    for col in ("check", "figure", "target", "verdict"):
+        targets.add_column(col)
+
+    def verdict(ok: bool) -> str:
+        return "[green]PASS[/]" if ok else "[red]MISS[/]"
+
+    for n, r in sorted(hub.items()):
+        if n in fast and fast[n].initial.ok and r.initial.ok:
+            ratio = r.initial.wall / fast[n].initial.wall
+            targets.add_row(f"initial / mbsync(FSync no) initial, N={n:,}", f"{ratio:.2f}x",
+                            f"<= {TARGET_INITIAL_VS_MBSYNC:.1f}x",
+                            verdict(ratio <= TARGET_INITIAL_VS_MBSYNC))
+        else:
+            targets.add_row(f"initial / mbsync(FSync no) initial, N={n:,}", "n/a",
+                            f"<= {TARGET_INITIAL_VS_MBSYNC:.1f}x", "n/a")
+    if len(hub) >= 2:
+        lo, hi = min(hub), max(hub)
+        ratio = hub[hi].resync.wall / hub[lo].resync.wall
+        targets.add_row(f"no-change resync N={hi:,} / N={lo:,} (process wall)",
+                        f"{ratio:.2f}x", f"<= {TARGET_RESYNC_GROWTH:.1f}x",
+                        verdict(ratio <= TARGET_RESYNC_GROWTH))
+        if hub[hi].resync.inproc and hub[lo].resync.inproc:
+            ratio = hub[hi].resync.inproc / hub[lo].resync.inproc
+            targets.add_row(f"no-change resync N={hi:,} / N={lo:,} (in-process)",
+                            f"{ratio:.2f}x", f"<= {TARGET_RESYNC_GROWTH:.1f}x",
+                            verdict(ratio <= TARGET_RESYNC_GROWTH))
+        if hi != 100_000:
+            targets.add_row("(the target speaks of 100k / 10k)", "", "", "")
+    if hub:
+        hi = max(hub)
+        rss = max(hub[hi].initial.rss_mb, hub[hi].resync.rss_mb)
+        targets.add_row(f"peak RSS at N={hi:,}", f"{rss:.0f} MB", f"< {TARGET_RSS_MB:.0f} MB",
+                        verdict(rss < TARGET_RSS_MB))
+    console.print(targets)
+
+
+# --------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.imap_sync", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000",
+                    help="comma-separated mailbox sizes (default 10000,100000)")
+    ap.add_argument("--quick", action="store_true", help="N=2000 only, a smoke run")
+    ap.add_argument("--seed", choices=("maildir", "imap"), default="maildir",
+                    help="fill the mailbox by writing Maildir files (default) or MULTIAPPEND")
+    ap.add_argument("--tools", default="hub,mbsync,mbsync-fsync,offlineimap",
+                    help="which to run (default all: hub,mbsync,mbsync-fsync,offlineimap)")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per sync run")
+    ap.add_argument("--profile-dir", help="write a cProfile of each Client Hub sync here")
+    ap.add_argument("--child", nargs=2, metavar=("URL", "ACCOUNT"), help=argparse.SUPPRESS)
+    ap.add_argument("--child-profile", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        hub_child(args.child[0], int(args.child[1]), args.child_profile)
+        return
+
+    # A plain kill still stops Dovecot and removes the temp dirs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.path.insert(0, str(ROOT))
+    from tests.peers.dovecot import dovecot_server
+
+    sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    tools = {t.strip() for t in args.tools.split(",")}
+    missing = [t for t in ("mbsync", "offlineimap") if shutil.which(t) is None]
+    for tool in missing:
+        print(f"!! {tool} is not installed: skipped. Install it with: {INSTALL_HINTS[tool]}")
+    if args.profile_dir:
+        Path(args.profile_dir).mkdir(parents=True, exist_ok=True)
+
+    rows: list[Row] = []
+    seeding: dict[int, str] = {}
+    with dovecot_server(condstore=True) as server:
+        for n in sizes:
+            user = server.add_user()
+            tag = user.name
+            start = time.perf_counter()
+            raws = messages(n, tag)
+            made = time.perf_counter() - start
+            start = time.perf_counter()
+            if args.seed == "maildir":
+                seed_maildir(server, user, raws)
+            else:
+                seed_imap(user, raws)
+            seeded = time.perf_counter() - start
+            size = sum(len(r) for r in raws)
+            del raws
+            start = time.perf_counter()
+            warm(server, user, n)
+            seeding[n] = (f"{size / n:.0f} B/message avg, {size / 1e6:.1f} MB; generated in "
+                          f"{made:.1f}s, {args.seed} seeding {seeded:.1f}s, Dovecot warm-up "
+                          f"{time.perf_counter() - start:.1f}s")
+            print(f"N={n:,}: {seeding[n]}", flush=True)
+
+            with tempfile.TemporaryDirectory(prefix=f"bench-imap-{n}-") as tmp:
+                work = Path(tmp)
+                if "hub" in tools:
+                    (work / "hub").mkdir()
+                    url, account_id = hub_setup(work / "hub", user)
+                    prof = (lambda what, n=n: str(Path(args.profile_dir) / f"hub-{n}-{what}.prof")
+                            ) if args.profile_dir else (lambda what: None)
+                    first = run_hub(url, account_id, n, args.timeout, prof("initial"))
+                    print(f"  Client Hub initial {first.wall:.2f}s", flush=True)
+                    again = run_hub(url, account_id, n, args.timeout, prof("resync"))
+                    print(f"  Client Hub no-change {again.wall:.2f}s", flush=True)
+                    rows.append(Row("Client Hub", n, first, again))
+                if "mbsync" not in missing:
+                    for fsync, name, key in ((False, "mbsync (FSync no)", "mbsync"),
+                                             (True, "mbsync (fsync)", "mbsync-fsync")):
+                        if key in tools:
+                            first, again = run_mbsync(work / key, user, n, fsync, args.timeout)
+                            print(f"  {name} initial {first.wall:.2f}s, "
+                                  f"no-change {again.wall:.2f}s", flush=True)
+                            rows.append(Row(name, n, first, again))
+                if "offlineimap" not in missing and "offlineimap" in tools:
+                    first, again = run_offlineimap(work / "offlineimap", user, n, args.timeout)
+                    print(f"  offlineimap initial {first.wall:.2f}s, "
+                          f"no-change {again.wall:.2f}s", flush=True)
+                    rows.append(Row("offlineimap", n, first, again))
+            if n != sizes[-1]:  # figures so far, in case a larger size is cut short
+                print_table(rows, seeding)
+    print()
+    print_table(rows, seeding)
+    for tool in missing:
+        print(f"!! {tool} was not measured: install it with: {INSTALL_HINTS[tool]}")
+
+
+if __name__ == "__main__":
+    main()
