@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
 from hub.db import utcnow
-from hub.mail.matching import internal_sets, match, sync_entries
+from hub.mail.matching import Directory, load_directory, match, sync_entries
 from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailRaw
 from hub.mail.threading import find_or_create_thread
 from hub.sync.models import SourceRecord
@@ -53,19 +53,22 @@ def _when(value: Any, fallback: datetime) -> datetime:
 
 class MailSink:
     def __init__(self) -> None:
-        self._internal: tuple[set[str], set[str]] | None = None
-        self._internal_at = 0.0
+        self._directory: Directory | None = None
+        self._directory_at = 0.0
 
-    def _internal_sets(self, session: Session) -> tuple[set[str], set[str]]:
-        # Staff addresses change rarely; reading them once a minute keeps ingest cheap.
-        if self._internal is None or time.monotonic() - self._internal_at > 60:
-            self._internal, self._internal_at = internal_sets(session), time.monotonic()
-        return self._internal
+    def _lookup(self, session: Session) -> Directory:
+        # Staff, contacts and domains change rarely; reading them once a minute keeps
+        # ingest cheap, and a contact added meanwhile re-matches past mail anyway.
+        if self._directory is None or time.monotonic() - self._directory_at > 60:
+            self._directory, self._directory_at = load_directory(session), time.monotonic()
+        return self._directory
 
     def apply(self, session: Session, account: Account, record: SourceRecord,
               item: Item) -> bool:
         data = item.data
-        copy = session.scalar(select(MailCopy).where(MailCopy.source_record_id == record.id))
+        # A record never applied before has no copy: spare the query on first syncs.
+        copy = None if record.target_id is None else session.scalar(
+            select(MailCopy).where(MailCopy.source_record_id == record.id))
         parsed: dict[str, Any] | None = data.get("parsed")
         if item.kind == "flags":  # flags changed at the source; nothing else did
             if copy is not None:
@@ -97,7 +100,7 @@ class MailSink:
         record.data = {k: data[k] for k in ("folder", "uid", "uidvalidity", "path") if k in data}
         session.flush()
         if created:
-            match(session, message, self._internal_sets(session))
+            match(session, message, self._lookup(session), new=True)
         else:
             sync_entries(session, message)
         return not parsed.get("failed", False)

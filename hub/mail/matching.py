@@ -10,6 +10,7 @@ matching never adds, changes or removes it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -25,39 +26,52 @@ from hub.timeline.models import TimelineEntry
 _RANK = {"metadata": 1, "subject": 2, "full": 3}
 
 
-def is_internal(address: str, staff: set[str], firm_domains: set[str]) -> bool:
-    domain = address.rpartition("@")[2]
-    return address in staff or domain in firm_domains
+@dataclass(frozen=True)
+class Directory:
+    """Who is who, read once for many messages: staff addresses, the firm's domains, and
+    which clients each contact address and client domain points to."""
+
+    staff: set[str]
+    firm: set[str]
+    contacts: dict[str, set[int]] = field(default_factory=dict)
+    domains: dict[str, set[int]] = field(default_factory=dict)
+
+    def is_internal(self, address: str) -> bool:
+        return address in self.staff or address.rpartition("@")[2] in self.firm
 
 
-def internal_sets(session: Session) -> tuple[set[str], set[str]]:
-    staff = set(session.scalars(select(User.email)))
-    firm = {d.lower() for d in get_settings().firm_domains}
-    return staff, firm
+def load_directory(session: Session) -> Directory:
+    directory = Directory(staff=set(session.scalars(select(User.email))),
+                          firm={d.lower() for d in get_settings().firm_domains})
+    for email, client_id in session.execute(
+            select(ContactEmail.email, Contact.client_id)
+            .join(Contact, Contact.id == ContactEmail.contact_id)):
+        directory.contacts.setdefault(email, set()).add(client_id)
+    for domain, client_id in session.execute(select(ClientDomain.domain,
+                                                    ClientDomain.client_id)):
+        directory.domains.setdefault(domain, set()).add(client_id)
+    return directory
 
 
-def match(session: Session, message: MailMessage,
-          internal: tuple[set[str], set[str]] | None = None) -> None:
-    """Recalculate the automatic links of one message and its timeline entries."""
-    staff, firm = internal or internal_sets(session)
+def match(session: Session, message: MailMessage, directory: Directory | None = None,
+          *, new: bool = False) -> None:
+    """Recalculate the automatic links of one message and its timeline entries.
+    ``new``: the message was just created, so it has no links and no entries yet."""
+    directory = directory or load_directory(session)
     addresses = set(session.scalars(
         select(MailParticipant.address).where(MailParticipant.message_id == message.id)))
-    external = {a for a in addresses if a and not is_internal(a, staff, firm)}
+    external = {a for a in addresses if a and not directory.is_internal(a)}
     message.internal_only = bool(addresses) and not external
     wanted: dict[int, str] = {}
-    if external:
-        domains = {a.rpartition("@")[2] for a in external}
-        domains = {d for d in domains if not is_free_mail(d) and d not in firm}
-        for client_id in session.scalars(
-            select(ClientDomain.client_id).where(ClientDomain.domain.in_(domains))
-        ):
-            wanted[client_id] = "domain"
-        for client_id in session.scalars(
-            select(Contact.client_id).join(ContactEmail, ContactEmail.contact_id == Contact.id)
-            .where(ContactEmail.email.in_(external))
-        ):
+    for address in external:
+        domain = address.rpartition("@")[2]
+        if not is_free_mail(domain) and domain not in directory.firm:
+            for client_id in directory.domains.get(domain, ()):
+                wanted.setdefault(client_id, "domain")
+    for address in external:
+        for client_id in directory.contacts.get(address, ()):
             wanted[client_id] = "contact"
-    links = {link.client_id: link for link in session.scalars(
+    links = {} if new else {link.client_id: link for link in session.scalars(
         select(MessageClientLink).where(MessageClientLink.message_id == message.id))}
     for client_id, link in links.items():
         if link.origin == "manual":
@@ -70,8 +84,9 @@ def match(session: Session, message: MailMessage,
         if client_id not in links:
             session.add(MessageClientLink(message_id=message.id, client_id=client_id,
                                           origin=origin))
-    session.flush()
-    sync_entries(session, message)
+    if wanted or links:
+        session.flush()
+        sync_entries(session, message)
 
 
 def rematch(session: Session, *, addresses: Iterable[str] = (),
@@ -82,11 +97,11 @@ def rematch(session: Session, *, addresses: Iterable[str] = (),
         return 0
     ids = set(session.scalars(select(MailParticipant.message_id).where(
         (MailParticipant.address.in_(addresses)) | (MailParticipant.domain.in_(domains)))))
-    internal = internal_sets(session)
+    directory = load_directory(session)
     for message_id in sorted(ids):
         message = session.get(MailMessage, message_id)
         if message is not None:
-            match(session, message, internal)
+            match(session, message, directory)
     return len(ids)
 
 

@@ -45,7 +45,9 @@ def find_or_create_thread(
         thread = session.get(MailThread, found[0])
         for other in found[1:]:
             _merge(session, into=found[0], other=other)
-    else:
+    elif _PREFIX.match(subject):
+        # Only a reply or forward by its subject looks for a conversation to join; a
+        # fresh subject starts one (and spares the query on every new message).
         thread = _by_subject(session, subject_key(subject), participants, sent_at)
     if thread is None:
         thread = MailThread(subject_key=subject_key(subject), last_message_at=sent_at)

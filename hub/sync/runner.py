@@ -198,51 +198,88 @@ class Runner:
 
     def _commit(self, account_id: int, stream: str, batch: list[Item],
                 cursor: Mapping[str, Any] | None, counts: StreamCounts, holder: str) -> None:
-        with self.factory() as session:
-            account = session.get(Account, account_id)
-            assert account is not None
-            for item in batch:
-                self._store(session, account, stream, item, counts)
-            if cursor is not None:
-                self._save_cursor(account_id, stream, cursor, session)
-            lease = session.get(SyncLease, account_id)
-            if lease is not None and lease.holder == holder:
-                lease.expires_at = utcnow() + LEASE
-            session.commit()
+        # Fast path: the whole batch in one transaction, no per-item savepoints. If any
+        # item fails, the batch is redone item by item so that one bad item is set aside
+        # and the rest still land (the slow path is what the fast one must equal).
+        for careful in (False, True):
+            tally = StreamCounts()
+            with self.factory() as session:
+                try:
+                    account = session.get(Account, account_id)
+                    assert account is not None
+                    records = self._records(session, account_id, stream, batch)
+                    for item in batch:
+                        self._store(session, account, records, stream, item, tally, careful)
+                    if cursor is not None:
+                        self._save_cursor(account_id, stream, cursor, session)
+                    lease = session.get(SyncLease, account_id)
+                    if lease is not None and lease.holder == holder:
+                        lease.expires_at = utcnow() + LEASE
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    if careful:
+                        raise
+                    continue
+            counts.items += tally.items
+            counts.errors += tally.errors
+            counts.unparsed += tally.unparsed
+            if tally.newest is not None and (counts.newest is None
+                                             or tally.newest > counts.newest):
+                counts.newest = tally.newest
+            return
 
-    def _store(self, session: Session, account: Account, stream: str, item: Item,
-               counts: StreamCounts) -> None:
-        record = session.scalar(select(SourceRecord).where(
-            SourceRecord.account_id == account.id, SourceRecord.stream == stream,
-            SourceRecord.external_id == item.external_id))
-        if record is None:
-            record = SourceRecord(account_id=account.id, stream=stream,
-                                  external_id=item.external_id, kind=item.kind,
-                                  occurred_at=item.occurred_at)
-            session.add(record)
-            session.flush()
+    @staticmethod
+    def _records(session: Session, account_id: int, stream: str,
+                 batch: list[Item]) -> dict[str, SourceRecord]:
+        """The batch's existing records in one query, and new ones for the rest."""
+        ids = list(dict.fromkeys(item.external_id for item in batch))
+        found: dict[str, SourceRecord] = {}
+        for start in range(0, len(ids), 500):
+            found.update((r.external_id, r) for r in session.scalars(select(SourceRecord).where(
+                SourceRecord.account_id == account_id, SourceRecord.stream == stream,
+                SourceRecord.external_id.in_(ids[start:start + 500]))))
+        for item in batch:
+            if item.external_id not in found:
+                found[item.external_id] = SourceRecord(
+                    account_id=account_id, stream=stream, external_id=item.external_id,
+                    kind=item.kind, occurred_at=item.occurred_at)
+                session.add(found[item.external_id])
+        session.flush()
+        return found
+
+    def _store(self, session: Session, account: Account, records: dict[str, SourceRecord],
+               stream: str, item: Item, counts: StreamCounts, careful: bool) -> None:
+        record = records[item.external_id]
         record.updated_at = utcnow()  # seen in this run (see _sweep)
         counts.items += 1
         if counts.newest is None or item.occurred_at > counts.newest:
             counts.newest = item.occurred_at
-        sink = self.sinks.get(item.kind)
+        if not careful:
+            self._apply(session, account, record, item, counts)
+            return
         try:
             with session.begin_nested():
-                if item.deleted:
-                    record.deleted_at = record.deleted_at or utcnow()
-                    if sink is not None:
-                        sink.gone(session, account, record)
-                    return
-                record.deleted_at = None
-                if item.kind == record.kind:  # a flag change keeps the message's time
-                    record.occurred_at = item.occurred_at
-                if sink is None:
-                    record.data = {"error": f"no sink for items of kind {item.kind!r}"}
-                    counts.errors += 1
-                elif not sink.apply(session, account, record, item):
-                    counts.unparsed += 1
+                self._apply(session, account, record, item, counts)
         except Exception as exc:  # one bad item never stops the run (it is kept, marked)
             log.warning("item %s of account %s failed: %s", item.external_id, account.id,
                         exc.__class__.__name__)
             counts.errors += 1
             record.data = {"error": f"{exc.__class__.__name__}: {exc}"[:2000]}
+
+    def _apply(self, session: Session, account: Account, record: SourceRecord, item: Item,
+               counts: StreamCounts) -> None:
+        sink = self.sinks.get(item.kind)
+        if item.deleted:
+            record.deleted_at = record.deleted_at or utcnow()
+            if sink is not None:
+                sink.gone(session, account, record)
+            return
+        record.deleted_at = None
+        if item.kind == record.kind:  # a flag change keeps the message's time
+            record.occurred_at = item.occurred_at
+        if sink is None:
+            record.data = {"error": f"no sink for items of kind {item.kind!r}"}
+            counts.errors += 1
+        elif not sink.apply(session, account, record, item):
+            counts.unparsed += 1
