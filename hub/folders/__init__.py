@@ -1,0 +1,27 @@
+"""Folder templates: what every client's folder should look like, and how a real client
+folder has drifted from it.
+
+Pure logic on names and relative paths - no database, no disk. ``template`` parses and
+expands a template, ``naming`` compares folder names the way people misspell them and finds
+the client a root folder belongs to, ``drift`` lists what differs and plans the fixes (it
+creates freely, asks before renaming or moving, and never deletes).
+"""
+
+from hub.folders.drift import Action, DriftFinding, find_drift, plan
+from hub.folders.naming import ClientFacts, RootMatch, match_root, root_name
+from hub.folders.template import DEFAULT_TEMPLATE, FolderNode, FolderTemplate, expand
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "Action",
+    "ClientFacts",
+    "DriftFinding",
+    "FolderNode",
+    "FolderTemplate",
+    "RootMatch",
+    "expand",
+    "find_drift",
+    "match_root",
+    "plan",
+    "root_name",
+]
