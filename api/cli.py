@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api.cli_common import err, open_database, out, work
+from api.cli_demo import demo
 from api.cli_mail import accounts_app, keys_app, sync
 from hub import schema
-from hub.db import make_session_factory, unit_of_work, utcnow
+from hub.db import utcnow
 from hub.errors import ClientHubError
-from hub.settings import get_settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -49,6 +47,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.command("sync")(sync)
+app.command("demo")(demo)
 
 T = TypeVar("T")
 
@@ -267,87 +266,6 @@ def audit_verify() -> None:
         f"{count} rows).[/red] Restore the audit table from a backup and investigate."
     )
     raise typer.Exit(1)
-
-
-@app.command()
-def demo(
-    data_dir: Annotated[Path, typer.Option(help="Where the demo database is made afresh")] = Path(
-        "var/demo"
-    ),
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    serve_api: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Serve the API after")
-    ] = True,
-) -> None:
-    """A demo firm on a fresh SQLite database, then the API on 127.0.0.1:8000."""
-    from hub import demo as demo_firm
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        (data_dir / f"clienthub.sqlite3{suffix}").unlink(missing_ok=True)
-    settings = get_settings().model_copy(update={"data_dir": data_dir, "database_url": None})
-    engine = open_database(settings)
-    factory = make_session_factory(engine)
-    with unit_of_work(factory) as session:
-        firm = demo_firm.build(session, utcnow())
-    mail_counts = _demo_mail(factory, data_dir)
-    base = f"http://{host}:{port}/api/v1"
-    out.print(f"[bold]Demo firm ready[/bold] in {data_dir}/clienthub.sqlite3 "
-              f"({mail_counts} mail items imported from {data_dir}/mail)\n")
-    roles = ["admin; responsible for 4 clients", "on sick leave, covered by Liisa",
-             "payroll; covering Mikko for two weeks"]
-    for (email, token), role in zip(firm.tokens.items(), roles, strict=True):
-        out.print(f"{firm.names[email]} <{email}> - {role}", soft_wrap=True)
-        out.print(f"  token: {token}", markup=False, highlight=False, soft_wrap=True)
-    liisa = list(firm.tokens.values())[2]
-    out.print("\nTry:")
-    for line in (
-        f"curl -s -H 'Authorization: Bearer {liisa}' {base}/me",
-        f"curl -s -H 'Authorization: Bearer {liisa}' '{base}/clients?covering=true'",
-        f"curl -s -H 'Authorization: Bearer {liisa}' "
-        f"{base}/clients/{firm.covered_client_id}/timeline",
-    ):
-        out.print(line, markup=False, highlight=False, soft_wrap=True)
-    if serve_api:
-        import uvicorn
-
-        from api.app import create_app
-
-        out.print(f"\nServing on http://{host}:{port} (docs at /docs). Ctrl-C stops.")
-        uvicorn.run(
-            create_app(settings=settings, engine=engine), host=host, port=port, log_level="warning"
-        )
-
-
-def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:
-    """Each colleague's demo mailbox as an archive account, imported like any other."""
-    from hub import demo_mail
-    from hub.access.policy import Principal
-    from hub.accounts.schemas import AccountIn
-    from hub.accounts.service import create_account
-    from hub.mail.models import MailMessage
-    from hub.mail.service import set_private
-    from hub.staff.service import find_user_by_email
-    from workers.sync import sync_account
-
-    paths = demo_mail.write_mailboxes(data_dir / "mail", utcnow())
-    accounts = {}
-    with unit_of_work(factory) as session:
-        for owner, path in paths.items():
-            user = find_user_by_email(session, owner)
-            account = create_account(session, Principal(user.id), AccountIn(
-                kind="mail_archive", name=path.name, settings={"path": str(path.resolve())}))
-            accounts[owner] = (account.id, user.id)
-    items = sum(run.items for account_id, _ in accounts.values()
-                for run in sync_account(factory, account_id))
-    key, owner = demo_mail.PRIVATE
-    with unit_of_work(factory) as session:
-        message = session.scalar(select(MailMessage).where(
-            MailMessage.message_key == f"{key}@demo.{demo_mail.FIRM}"))
-        if message is not None:
-            set_private(session, Principal(accounts[owner][1]), message.thread_id, True, [])
-    return items
 
 
 def main() -> None:
