@@ -9,6 +9,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/n
   || need+=(postgresql)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 [[ -x /usr/sbin/dovecot ]] || need+=(dovecot-imapd)
+command -v rclone >/dev/null 2>&1 || need+=(rclone)  # the second WebDAV test server
 
 if ((${#need[@]})); then
   echo "Installing test peers: ${need[*]}"
