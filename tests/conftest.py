@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,10 +79,12 @@ def _fresh_sqlite(template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{target}"
 
 
-@pytest.fixture
-def database_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def _database(db_kind: str, request: pytest.FixtureRequest, where: Path) -> Iterator[str]:
+    """A database of its own, copied from the migrated template."""
     if db_kind == "sqlite":
-        yield _fresh_sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
+        where.mkdir(parents=True, exist_ok=True)
+        yield _fresh_sqlite(request.getfixturevalue("sqlite_template"), where)
         return
     base = request.getfixturevalue("postgres_url")
     template = request.getfixturevalue("postgres_template")
@@ -95,6 +98,20 @@ def database_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with _database(db_kind, request, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def second_database_url(db_kind: str, request: pytest.FixtureRequest,
+                        tmp_path: Path) -> Iterator[str]:
+    """Another database of the same kind, for tests that compare two runs."""
+    with _database(db_kind, request, tmp_path / "second") as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ stores ``raw`` as it came and the parsed fields beside it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,23 @@ class ParsedMail:
     failed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["date"] = self.date.isoformat() if self.date else None
-        return data
+        # By hand: dataclasses.asdict deep-copies every field, a fifth of the parse time
+        # of a small message.
+        def people(addresses: list[Address]) -> list[dict[str, str]]:
+            return [{"name": a.name, "address": a.address} for a in addresses]
+
+        return {
+            "message_id": self.message_id, "in_reply_to": list(self.in_reply_to),
+            "references": list(self.references), "subject": self.subject,
+            "sender": people([self.sender])[0] if self.sender else None,
+            "to": people(self.to), "cc": people(self.cc), "bcc": people(self.bcc),
+            "reply_to": people(self.reply_to),
+            "date": self.date.isoformat() if self.date else None,
+            "text": self.text, "snippet": self.snippet, "html": self.html,
+            "attachments": [
+                {"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                 "sha256": a.sha256, "inline": a.inline, "content_id": a.content_id}
+                for a in self.attachments],
+            "auto_submitted": self.auto_submitted, "problems": list(self.problems),
+            "failed": self.failed,
+        }

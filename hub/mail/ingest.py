@@ -7,9 +7,7 @@ between folders is one message whose old copy is marked gone and new copy added.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,38 +15,34 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
 from hub.db import utcnow
+from hub.mail import bulk
+from hub.mail.fields import (
+    message_columns,
+    message_key,
+    references,
+    sent_time,
+    unique_people,
+)
 from hub.mail.matching import Directory, load_directory, match, sync_entries
 from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailRaw
 from hub.mail.threading import find_or_create_thread
 from hub.sync.models import SourceRecord
 from hub.sync.protocol import Item
 
-ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
-
-def _addresses(parsed: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(role, address, name) for every participant."""
-    out: list[tuple[str, str, str]] = []
-    sender = parsed.get("sender")
-    if sender and sender.get("address"):
-        out.append(("from", sender["address"].lower(), sender.get("name", "")))
-    for role in ROLES[1:]:
-        for entry in parsed.get(role) or []:
-            if entry.get("address"):
-                out.append((role, entry["address"].lower(), entry.get("name", "")))
-    return out
-
-
-def _when(value: Any, fallback: datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return fallback
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return fallback
+def _prepare(record: SourceRecord, item: Item) -> bulk.NewMessage | None:
+    """A new message ready for the set-based path, or None for one it leaves alone."""
+    if item.kind != "message":
+        return None
+    raw: bytes | None = item.data.get("raw")
+    parsed = item.data.get("parsed") or {"failed": True,
+                                         "problems": ["the source sent no content"]}
+    key, digest = message_key(parsed, raw)
+    return bulk.NewMessage(
+        record=record, item=item, key=key, digest=digest, raw=raw or b"", parsed=parsed,
+        people=unique_people(parsed), refs=references(parsed),
+        sent_at=sent_time(parsed.get("date"), item.occurred_at),
+        subject=parsed.get("subject") or "")
 
 
 class MailSink:
@@ -63,6 +57,19 @@ class MailSink:
             self._directory, self._directory_at = load_directory(session), time.monotonic()
         return self._directory
 
+    def apply_many(self, session: Session, account: Account,
+                   pairs: list[tuple[SourceRecord, Item]]) -> int:
+        """The runner's fast path: new messages set-based (hub.mail.bulk), the rest here
+        one by one; returns how many were kept unparsed."""
+        unparsed = sum(1 for _, item in pairs if item.kind == "message"
+                       and (item.data.get("parsed") or {"failed": True}).get("failed"))
+        later = bulk.ingest(session, account, pairs, self._lookup(session), _prepare)
+        if later:
+            session.flush()
+            for record, item in later:
+                self.apply(session, account, record, item)
+        return unparsed
+
     def apply(self, session: Session, account: Account, record: SourceRecord,
               item: Item) -> bool:
         data = item.data
@@ -76,8 +83,7 @@ class MailSink:
             return True
         raw: bytes | None = data.get("raw")
         parsed = parsed or {"failed": True, "problems": ["the source sent no content"]}
-        digest = hashlib.sha256(raw or b"").hexdigest()
-        key = (parsed.get("message_id") or "").strip() or f"sha256:{digest}"
+        key, digest = message_key(parsed, raw)
         message = session.scalar(select(MailMessage).where(MailMessage.message_key == key))
         created = message is None
         if message is None:
@@ -107,10 +113,9 @@ class MailSink:
 
     def _create(self, session: Session, key: str, parsed: dict[str, Any], item: Item,
                 raw: bytes | None, digest: str) -> MailMessage:
-        people = _addresses(parsed)
-        refs = [r for r in (parsed.get("references") or []) + (parsed.get("in_reply_to") or [])
-                if r]
-        sent_at = _when(parsed.get("date"), item.occurred_at)
+        people = unique_people(parsed)
+        refs = references(parsed)
+        sent_at = sent_time(parsed.get("date"), item.occurred_at)
         thread = find_or_create_thread(
             session, keys=[key, *refs], subject=parsed.get("subject") or "",
             participants={a for _, a, _ in people}, sent_at=sent_at)
@@ -120,35 +125,17 @@ class MailSink:
         session.add(message)
         session.flush()
         session.add(MailRaw(message_id=message.id, sha256=digest, raw=raw or b""))
-        seen: set[tuple[str, str]] = set()
         for role, address, name in people:
-            if (role, address) not in seen:
-                seen.add((role, address))
-                session.add(MailParticipant(message_id=message.id, address=address[:320],
-                                            domain=address.rpartition("@")[2][:253],
-                                            name=name[:300], role=role))
+            session.add(MailParticipant(message_id=message.id, address=address[:320],
+                                        domain=address.rpartition("@")[2][:253],
+                                        name=name[:300], role=role))
         session.flush()
         return message
 
     @staticmethod
     def _fill(message: MailMessage, parsed: dict[str, Any]) -> None:
-        sender = parsed.get("sender") or {}
-        message.subject = parsed.get("subject") or ""
-        message.sender_name = (sender.get("name") or "")[:300]
-        message.sender_address = (sender.get("address") or "")[:320]
-        message.snippet = parsed.get("snippet") or ""
-        message.text = parsed.get("text") or ""
-        message.html = parsed.get("html") or ""
-        message.attachments = list(parsed.get("attachments") or [])
-        message.auto_submitted = bool(parsed.get("auto_submitted"))
-        message.parse_failed = bool(parsed.get("failed"))
-        message.problems = list(parsed.get("problems") or [])
-        message.headers = {
-            "in_reply_to": parsed.get("in_reply_to") or [],
-            "references": parsed.get("references") or [],
-            "to": parsed.get("to") or [], "cc": parsed.get("cc") or [],
-            "reply_to": parsed.get("reply_to") or [],
-        }
+        for name, value in message_columns(parsed).items():
+            setattr(message, name, value)
 
     def gone(self, session: Session, account: Account, record: SourceRecord) -> None:
         copy = session.scalar(select(MailCopy).where(MailCopy.source_record_id == record.id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -53,15 +54,11 @@ def load_directory(session: Session) -> Directory:
     return directory
 
 
-def match(session: Session, message: MailMessage, directory: Directory | None = None,
-          *, new: bool = False) -> None:
-    """Recalculate the automatic links of one message and its timeline entries.
-    ``new``: the message was just created, so it has no links and no entries yet."""
-    directory = directory or load_directory(session)
-    addresses = set(session.scalars(
-        select(MailParticipant.address).where(MailParticipant.message_id == message.id)))
+def clients_for(addresses: Iterable[str],
+                directory: Directory) -> tuple[bool, dict[int, str]]:
+    """(internal only?, {client id: "contact" | "domain"}) for a message's participants."""
+    addresses = set(addresses)
     external = {a for a in addresses if a and not directory.is_internal(a)}
-    message.internal_only = bool(addresses) and not external
     wanted: dict[int, str] = {}
     for address in external:
         domain = address.rpartition("@")[2]
@@ -71,6 +68,17 @@ def match(session: Session, message: MailMessage, directory: Directory | None = 
     for address in external:
         for client_id in directory.contacts.get(address, ()):
             wanted[client_id] = "contact"
+    return bool(addresses) and not external, wanted
+
+
+def match(session: Session, message: MailMessage, directory: Directory | None = None,
+          *, new: bool = False) -> None:
+    """Recalculate the automatic links of one message and its timeline entries.
+    ``new``: the message was just created, so it has no links and no entries yet."""
+    directory = directory or load_directory(session)
+    addresses = set(session.scalars(
+        select(MailParticipant.address).where(MailParticipant.message_id == message.id)))
+    message.internal_only, wanted = clients_for(addresses, directory)
     links = {} if new else {link.client_id: link for link in session.scalars(
         select(MessageClientLink).where(MessageClientLink.message_id == message.id))}
     for client_id, link in links.items():
@@ -127,29 +135,43 @@ def sync_entries(session: Session, message: MailMessage) -> None:
     participants = list(session.scalars(
         select(MailParticipant.address).where(MailParticipant.message_id == message.id)
         .order_by(MailParticipant.id)).unique())
+    values = entry_values(
+        message, owners=owners, share=share, gone=gone,
+        private_to=list(thread.private_to) if thread and thread.is_private else None,
+        participants=list(dict.fromkeys(participants)))
     for client_id in live:
         entry = existing.get(client_id) or TimelineEntry(
             client_id=client_id, kind="message", source_kind="mail", source_ref=ref)
         session.add(entry)
-        entry.occurred_at = message.sent_at
-        entry.title = message.subject[:500]
-        entry.summary = message.snippet
-        entry.body = ""  # the body is read through /messages/{id}, where it is audited
-        entry.actor_user_id = None
-        entry.owner_user_id = owners[0] if owners else None
-        entry.owner_ids = owners
-        entry.share_level = share
-        entry.is_private = bool(thread and thread.is_private)
-        entry.private_to = list(thread.private_to) if thread and thread.is_private else []
-        entry.extra = {
+        for name, value in values.items():
+            setattr(entry, name, value)
+    session.flush()
+
+
+def entry_values(message: MailMessage, *, owners: list[int], share: str, gone: bool,
+                 private_to: list[int] | None, participants: list[str]) -> dict[str, Any]:
+    """The columns of a message's timeline entry (the same for each of its clients).
+    ``private_to`` is None unless the thread is private."""
+    return {
+        "occurred_at": message.sent_at,
+        "title": message.subject[:500],
+        "summary": message.snippet,
+        "body": "",  # the body is read through /messages/{id}, where it is audited
+        "actor_user_id": None,
+        "owner_user_id": owners[0] if owners else None,
+        "owner_ids": owners,
+        "share_level": share,
+        "is_private": private_to is not None,
+        "private_to": list(private_to or []),
+        "extra": {
             "message_id": message.id,
             "from": message.sender_address,
-            "participants": list(dict.fromkeys(participants)),
+            "participants": participants,
             "attachments": len(message.attachments or []),
             "source_gone": gone,
             "automated": message.auto_submitted,
-        }
-    session.flush()
+        },
+    }
 
 
 def forget_entries(session: Session, message_id: int) -> None:

@@ -34,6 +34,12 @@ def subject_key(subject: str) -> str:
     return " ".join(cleaned.split()).casefold()[:300]
 
 
+def looks_like_reply(subject: str) -> bool:
+    """Only a reply or forward by its subject looks for a conversation to join; a fresh
+    subject starts one (and spares the query on every new message)."""
+    return _PREFIX.match(subject) is not None
+
+
 def find_or_create_thread(
     session: Session, *, keys: list[str], subject: str, participants: set[str],
     sent_at: datetime,
@@ -44,11 +50,9 @@ def find_or_create_thread(
     if found:
         thread = session.get(MailThread, found[0])
         for other in found[1:]:
-            _merge(session, into=found[0], other=other)
-    elif _PREFIX.match(subject):
-        # Only a reply or forward by its subject looks for a conversation to join; a
-        # fresh subject starts one (and spares the query on every new message).
-        thread = _by_subject(session, subject_key(subject), participants, sent_at)
+            merge_threads(session, into=found[0], other=other)
+    elif looks_like_reply(subject):
+        thread = by_subject(session, subject_key(subject), participants, sent_at)
     if thread is None:
         thread = MailThread(subject_key=subject_key(subject), last_message_at=sent_at)
         session.add(thread)
@@ -64,7 +68,7 @@ def find_or_create_thread(
     return thread
 
 
-def _by_subject(session: Session, key: str, participants: set[str],
+def by_subject(session: Session, key: str, participants: set[str],
                 sent_at: datetime) -> MailThread | None:
     if not key or len(participants) < 2:
         return None
@@ -86,7 +90,7 @@ def _by_subject(session: Session, key: str, participants: set[str],
     return session.get(MailThread, thread_id) if thread_id is not None else None
 
 
-def _merge(session: Session, *, into: int, other: int) -> None:
+def merge_threads(session: Session, *, into: int, other: int) -> None:
     session.execute(update(MailMessage).where(MailMessage.thread_id == other)
                     .values(thread_id=into))
     session.execute(update(MailThreadKey).where(MailThreadKey.thread_id == other)

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +42,17 @@ class Sink(Protocol):
 
     def gone(self, session: Session, account: Account, record: SourceRecord) -> None:
         """The source no longer has the item; the hub keeps its copy, marked."""
+
+
+@runtime_checkable
+class BatchSink(Sink, Protocol):
+    """A sink that can also apply many items at once, set-based. The runner uses it on
+    its fast path; its careful path (one item at a time, after a failure) uses ``apply``,
+    and both must leave the same rows."""
+
+    def apply_many(self, session: Session, account: Account,
+                   pairs: list[tuple[SourceRecord, Item]]) -> int:
+        """Apply every (record, item) in order; return how many were kept unparsed."""
 
 
 Progress = Callable[[str, int], None]
@@ -208,8 +219,11 @@ class Runner:
                     account = session.get(Account, account_id)
                     assert account is not None
                     records = self._records(session, account_id, stream, batch)
-                    for item in batch:
-                        self._store(session, account, records, stream, item, tally, careful)
+                    if careful:
+                        for item in batch:
+                            self._store(session, account, records, item, tally, careful)
+                    else:
+                        self._store_fast(session, account, records, batch, tally)
                     if cursor is not None:
                         self._save_cursor(account_id, stream, cursor, session)
                     lease = session.get(SyncLease, account_id)
@@ -248,13 +262,46 @@ class Runner:
         session.flush()
         return found
 
-    def _store(self, session: Session, account: Account, records: dict[str, SourceRecord],
-               stream: str, item: Item, counts: StreamCounts, careful: bool) -> None:
-        record = records[item.external_id]
+    def _store_fast(self, session: Session, account: Account,
+                    records: dict[str, SourceRecord], batch: list[Item],
+                    counts: StreamCounts) -> None:
+        """Runs of items for a sink that takes batches go to it together; the rest, and
+        every deletion, one by one - in the order the source gave them."""
+        run: list[tuple[SourceRecord, Item]] = []
+        run_sink: BatchSink | None = None
+
+        def flush() -> None:
+            if run_sink is not None and run:
+                counts.unparsed += run_sink.apply_many(session, account, run)
+            run.clear()
+
+        for item in batch:
+            sink = self.sinks.get(item.kind)
+            if item.deleted or not isinstance(sink, BatchSink):
+                flush()
+                self._store(session, account, records, item, counts, careful=False)
+                continue
+            if sink is not run_sink:
+                flush()
+                run_sink = sink
+            record = self._seen(records[item.external_id], item, counts)
+            record.deleted_at = None
+            if item.kind == record.kind:
+                record.occurred_at = item.occurred_at
+            run.append((record, item))
+        flush()
+
+    @staticmethod
+    def _seen(record: SourceRecord, item: Item, counts: StreamCounts) -> SourceRecord:
         record.updated_at = utcnow()  # seen in this run (see _sweep)
         counts.items += 1
         if counts.newest is None or item.occurred_at > counts.newest:
             counts.newest = item.occurred_at
+        return record
+
+    def _store(self, session: Session, account: Account, records: dict[str, SourceRecord],
+               item: Item, counts: StreamCounts, careful: bool) -> None:
+        record = self._seen(records[item.external_id], item, counts)
         if not careful:
             self._apply(session, account, record, item, counts)
             return

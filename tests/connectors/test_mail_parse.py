@@ -769,3 +769,22 @@ def test_hostile_results_are_sensible() -> None:
     assert not semis.failed and semis.text == "hello"
     odd = parse_message(HOSTILE["encoded-word filename with newlines"]())
     assert [a.filename for a in odd.attachments] == ["a b .pdf"]
+
+
+def test_as_dict_is_every_field_as_plain_data() -> None:
+    """as_dict is written by hand for speed: it must still equal dataclasses.asdict."""
+    from dataclasses import asdict
+
+    raw = (b"From: Pia <pia@yritys.fi>\r\nTo: a@b.fi, C <c@d.fi>\r\nCc: e@f.fi\r\n"
+           b"Reply-To: r@s.fi\r\nSubject: Kuitit\r\nMessage-ID: <m1@x>\r\n"
+           b"In-Reply-To: <p@x>\r\nReferences: <q@x> <p@x>\r\n"
+           b"Date: Tue, 1 Dec 2026 10:00:00 +0200\r\n"
+           b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nhei\r\n--z\r\n"
+           b"Content-Type: application/pdf\r\nContent-Disposition: attachment; "
+           b"filename=lasku.pdf\r\n\r\nPDF\r\n--z--\r\n")
+    parsed = parse_message(raw)
+    expected = asdict(parsed)
+    expected["date"] = parsed.date.isoformat()
+    assert parsed.as_dict() == expected
+    assert parsed.attachments and parsed.cc and parsed.reply_to

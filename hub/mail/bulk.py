@@ -1,0 +1,305 @@
+"""Ingesting a batch of new messages set-based: a few statements per batch, not per message.
+
+An initial sync is almost only messages the hub has never seen, so this path is the one
+that decides how fast a mailbox arrives. It reads once per batch which of the batch's
+Message-IDs and thread keys the database already knows, puts every message in its thread
+in memory (replies to messages earlier in the same batch included), matches clients from
+the directory in memory, and writes threads, messages, raw bytes, participants, thread
+keys, copies, links and timeline entries with one multi-row INSERT per table.
+
+What this path does not decide, it hands back to the one-message path of
+:class:`hub.mail.ingest.MailSink` after the batch is written: flag changes, records seen
+before, messages whose key is already stored (a colleague's copy) and a second copy of a
+key within the batch. The result must equal applying every item one by one in order
+(``tests/mail`` checks that); only thread ids may be numbered differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from hub.accounts.models import Account
+from hub.mail.fields import message_columns
+from hub.mail.matching import Directory, clients_for, entry_values
+from hub.mail.models import (
+    MailCopy,
+    MailMessage,
+    MailParticipant,
+    MailRaw,
+    MailThread,
+    MailThreadKey,
+    MessageClientLink,
+)
+from hub.mail.threading import (
+    FALLBACK_WINDOW,
+    looks_like_reply,
+    merge_threads,
+    subject_key,
+)
+from hub.sync.models import SourceRecord
+from hub.sync.protocol import Item
+from hub.timeline.models import TimelineEntry
+
+_CHUNK = 500  # bound parameters per IN (...) stay well under every driver's limit
+
+Pair = tuple[SourceRecord, Item]
+
+
+@dataclass(slots=True)
+class NewMessage:
+    record: SourceRecord
+    item: Item
+    key: str
+    digest: str
+    raw: bytes
+    parsed: dict[str, Any]
+    people: list[tuple[str, str, str]]
+    refs: list[str]
+    sent_at: datetime
+    subject: str
+    node: int = 0
+    message_id: int = 0
+
+
+@dataclass
+class _Threads:
+    """Threads as a union-find: stored threads by their id (> 0), threads new in this
+    batch by -1, -2, ... A union keeps the lowest stored id, else the earliest new one -
+    what the one-by-one path does, where older threads have lower ids."""
+
+    parent: dict[int, int] = field(default_factory=dict)
+    new: list[int] = field(default_factory=list)
+
+    def find(self, node: int) -> int:
+        root = node
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while node != root:  # path compression
+            self.parent[node], node = root, self.parent.get(node, node)
+        return root
+
+    def create(self) -> int:
+        node = -(len(self.new) + 1)
+        self.new.append(node)
+        return node
+
+    def union(self, nodes: Iterable[int]) -> int:
+        roots = sorted({self.find(n) for n in nodes}, key=lambda n: (n < 0, abs(n)))
+        for other in roots[1:]:
+            self.parent[other] = roots[0]
+        return roots[0]
+
+
+def ingest(session: Session, account: Account, pairs: list[Pair], directory: Directory,
+           prepare: Callable[[SourceRecord, Item], NewMessage | None]) -> list[Pair]:
+    """Write the batch's new messages; return the pairs left to the one-by-one path."""
+    fresh: list[NewMessage] = []
+    later: list[Pair] = []
+    keys: set[str] = set()
+    for record, item in pairs:
+        new = prepare(record, item) if record.target_id is None else None
+        if new is None or new.key in keys:
+            later.append((record, item))
+        else:
+            keys.add(new.key)
+            fresh.append(new)
+    stored = _known(session, MailMessage.message_key, keys)
+    if stored:
+        later = [(n.record, n.item) for n in fresh if n.key in stored] + later
+        fresh = [n for n in fresh if n.key not in stored]
+    if fresh:
+        _write(session, account, fresh, directory)
+    return later
+
+
+def _known(session: Session, column: Any, values: Iterable[str]) -> set[str]:
+    wanted = list(values)
+    found: set[str] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        found.update(session.scalars(select(column).where(
+            column.in_(wanted[start:start + _CHUNK]))))
+    return found
+
+
+def _thread_keys(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    wanted = list(keys)
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        found.update(session.execute(select(MailThreadKey.key, MailThreadKey.thread_id).where(
+            MailThreadKey.key.in_(wanted[start:start + _CHUNK]))).all())
+    return found
+
+
+def _assign_threads(session: Session, fresh: list[NewMessage]) -> tuple[_Threads, dict[str, int]]:
+    """Each message's thread node; returns the union-find and every key's node."""
+    stored = _thread_keys(session, {k for n in fresh for k in (n.key, *n.refs)})
+    threads = _Threads()
+    keymap: dict[str, int] = dict(stored)
+    by_subject_here: dict[str, list[tuple[int, set[str], datetime]]] = {}
+    subjects = _StoredSubjects(session, fresh)
+    for new in fresh:
+        keys = [new.key, *new.refs]
+        participants = {address for _, address, _ in new.people}
+        known = [keymap[k] for k in keys if k in keymap]
+        node: int | None = threads.union(known) if known else None
+        if node is None and looks_like_reply(new.subject):
+            node = _fallback(new, participants, subjects, by_subject_here, threads)
+        if node is None:
+            node = threads.create()
+        for key in keys:
+            keymap.setdefault(key, node)
+        new.node = node
+        by_subject_here.setdefault(subject_key(new.subject), []).append(
+            (node, participants, new.sent_at))
+    return threads, {k: v for k, v in keymap.items() if k not in stored}
+
+
+class _StoredSubjects:
+    """The stored side of the subject fallback for a whole batch in one query: for every
+    subject a reply in the batch carries, who took part in which thread and when. The
+    test is :func:`hub.mail.threading.by_subject`'s, evaluated in memory."""
+
+    def __init__(self, session: Session, fresh: list[NewMessage]) -> None:
+        replies = [n for n in fresh if looks_like_reply(n.subject)]
+        self.rows: dict[str, list[tuple[int, datetime, str]]] = {}
+        keys = list({subject_key(n.subject) for n in replies} - {""})
+        if not keys:
+            return
+        people = list({a for n in replies for _, a, _ in n.people})
+        low = min(n.sent_at for n in replies) - FALLBACK_WINDOW
+        high = max(n.sent_at for n in replies) + FALLBACK_WINDOW
+        for start in range(0, len(keys), _CHUNK):
+            for chunk in range(0, len(people), _CHUNK):
+                for thread_id, key, sent_at, address in session.execute(
+                        select(MailMessage.thread_id, MailThread.subject_key,
+                               MailMessage.sent_at, MailParticipant.address)
+                        .join(MailParticipant, MailParticipant.message_id == MailMessage.id)
+                        .join(MailThread, MailThread.id == MailMessage.thread_id)
+                        .where(MailThread.subject_key.in_(keys[start:start + _CHUNK]),
+                               MailParticipant.address.in_(people[chunk:chunk + _CHUNK]),
+                               MailMessage.sent_at >= low, MailMessage.sent_at <= high)):
+                    self.rows.setdefault(key, []).append((thread_id, sent_at, address))
+
+    def find(self, key: str, participants: set[str], when: datetime) -> int | None:
+        shared: dict[int, set[str]] = {}
+        for thread_id, sent_at, address in self.rows.get(key, ()):
+            if address in participants and abs(sent_at - when) <= FALLBACK_WINDOW:
+                shared.setdefault(thread_id, set()).add(address)
+        return min((t for t, seen in shared.items() if len(seen) >= 2), default=None)
+
+
+def _fallback(new: NewMessage, participants: set[str], stored: _StoredSubjects,
+              here: dict[str, list[tuple[int, set[str], datetime]]],
+              threads: _Threads) -> int | None:
+    """Same cleaned subject and two shared participants within the window: stored threads
+    first (the one-by-one path finds the oldest), then this batch's."""
+    key = subject_key(new.subject)
+    if not key or len(participants) < 2:
+        return None
+    found = stored.find(key, participants, new.sent_at)
+    if found is not None:
+        return threads.find(found)
+    for node, others, when in here.get(key, ()):
+        if len(participants & others) >= 2 and abs(when - new.sent_at) <= FALLBACK_WINDOW:
+            return threads.find(node)
+    return None
+
+
+def _write(session: Session, account: Account, fresh: list[NewMessage],
+           directory: Directory) -> None:
+    threads, new_keys = _assign_threads(session, fresh)
+    for new in fresh:
+        new.node = threads.find(new.node)
+    for node in list(threads.parent):  # stored threads that this batch bridged
+        if node > 0 and threads.find(node) != node:
+            merge_threads(session, into=threads.find(node), other=node)
+    ids = _thread_ids(session, threads, fresh)
+    private = _private(session, {ids[n.node] for n in fresh if n.node > 0})
+    matched = [clients_for((a for _, a, _ in n.people), directory) for n in fresh]
+    rows = [{
+        "message_key": n.key, "thread_id": ids[n.node], "sent_at": n.sent_at,
+        "headers_only": bool(n.item.data.get("headers_only")),
+        "internal_only": internal, **message_columns(n.parsed),
+    } for n, (internal, _) in zip(fresh, matched, strict=True)]
+    message_ids = session.scalars(
+        insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True), rows).all()
+    for new, message_id in zip(fresh, message_ids, strict=True):
+        new.message_id = message_id
+    _insert(session, MailRaw, [{"message_id": n.message_id, "sha256": n.digest, "raw": n.raw}
+                               for n in fresh])
+    _insert(session, MailParticipant, [
+        {"message_id": n.message_id, "address": address[:320],
+         "domain": address.rpartition("@")[2][:253], "name": name[:300], "role": role}
+        for n in fresh for role, address, name in n.people])
+    _insert(session, MailThreadKey, [{"key": k, "thread_id": ids[threads.find(node)]}
+                                     for k, node in new_keys.items()])
+    copies = [{"message_id": n.message_id, "account_id": account.id,
+               "source_record_id": n.record.id, "folder": str(n.item.data.get("folder", "")),
+               "flags": list(n.item.data.get("flags") or [])} for n in fresh]
+    _insert(session, MailCopy, copies)
+    links, entries = [], []
+    for new, (_, wanted), row in zip(fresh, matched, rows, strict=True):
+        new.record.target_id = new.message_id
+        new.record.data = {k: new.item.data[k] for k in ("folder", "uid", "uidvalidity", "path")
+                           if k in new.item.data}
+        if not wanted:
+            continue
+        message = MailMessage(id=new.message_id, **row)
+        values = entry_values(
+            message, owners=[account.owner_user_id], share=account.share_level, gone=False,
+            private_to=private.get(row["thread_id"]),
+            participants=list(dict.fromkeys(a for _, a, _ in new.people)))
+        for client_id, origin in wanted.items():
+            links.append({"message_id": new.message_id, "client_id": client_id,
+                          "origin": origin, "removed": False})
+            entries.append({"client_id": client_id, "kind": "message", "source_kind": "mail",
+                            "source_ref": f"mail:{new.message_id}", **values})
+    _insert(session, MessageClientLink, links)
+    _insert(session, TimelineEntry, entries)
+
+
+def _thread_ids(session: Session, threads: _Threads, fresh: list[NewMessage]) -> dict[int, int]:
+    """Stored thread ids for every node in use, creating the batch's new threads and
+    moving each thread's last-message time forward."""
+    last: dict[int, datetime] = {}
+    first_subject: dict[int, str] = {}
+    for new in fresh:
+        if new.node not in last or new.sent_at > last[new.node]:
+            last[new.node] = new.sent_at
+        first_subject.setdefault(new.node, new.subject)
+    created = [node for node in last if node < 0]
+    ids = {node: node for node in last if node > 0}
+    if created:
+        rows = [{"subject_key": subject_key(first_subject[n]), "last_message_at": last[n]}
+                for n in created]
+        made = session.scalars(
+            insert(MailThread).returning(MailThread.id, sort_by_parameter_order=True),
+            rows).all()
+        ids.update(zip(created, made, strict=True))
+    for node, when in last.items():
+        if node > 0:
+            session.execute(update(MailThread).where(
+                MailThread.id == node,
+                or_(MailThread.last_message_at.is_(None), MailThread.last_message_at < when),
+            ).values(last_message_at=when))
+    return ids
+
+
+def _private(session: Session, thread_ids: set[int]) -> dict[int, list[int]]:
+    """Stored threads among these that are private, with whom they are shown to."""
+    if not thread_ids:
+        return {}
+    return {tid: list(to or []) for tid, to in session.execute(
+        select(MailThread.id, MailThread.private_to).where(
+            MailThread.id.in_(thread_ids), MailThread.is_private.is_(True))).all()}
+
+
+def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(table), rows)
