@@ -38,8 +38,8 @@ from hub.mail.models import (
 )
 from hub.mail.threading import (
     FALLBACK_WINDOW,
-    looks_like_reply,
     merge_threads,
+    needs_subject_fallback,
     subject_key,
 )
 from hub.sync.models import SourceRecord
@@ -148,7 +148,7 @@ def _assign_threads(session: Session, fresh: list[NewMessage]) -> tuple[_Threads
         participants = {address for _, address, _ in new.people}
         known = [keymap[k] for k in keys if k in keymap]
         node: int | None = threads.union(known) if known else None
-        if node is None and looks_like_reply(new.subject):
+        if node is None and needs_subject_fallback(new.subject, new.refs):
             node = _fallback(new, participants, subjects, by_subject_here, threads)
         if node is None:
             node = threads.create()
@@ -166,7 +166,7 @@ class _StoredSubjects:
     test is :func:`hub.mail.threading.by_subject`'s, evaluated in memory."""
 
     def __init__(self, session: Session, fresh: list[NewMessage]) -> None:
-        replies = [n for n in fresh if looks_like_reply(n.subject)]
+        replies = [n for n in fresh if needs_subject_fallback(n.subject, n.refs)]
         self.rows: dict[str, list[tuple[int, datetime, str]]] = {}
         keys = list({subject_key(n.subject) for n in replies} - {""})
         if not keys:
@@ -176,7 +176,8 @@ class _StoredSubjects:
         high = max(n.sent_at for n in replies) + FALLBACK_WINDOW
         for start in range(0, len(keys), _CHUNK):
             for chunk in range(0, len(people), _CHUNK):
-                for thread_id, key, sent_at, address in session.execute(
+                # Core, not ORM: plain rows, no identity map for thousands of them.
+                for thread_id, key, sent_at, address in session.connection().execute(
                         select(MailMessage.thread_id, MailThread.subject_key,
                                MailMessage.sent_at, MailParticipant.address)
                         .join(MailParticipant, MailParticipant.message_id == MailMessage.id)

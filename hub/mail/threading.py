@@ -3,9 +3,12 @@
 First by Message-ID, In-Reply-To and References, through a table of every id a thread
 holds or mentions (so a reply that arrives before its parent, or through another
 colleague's mailbox, still joins); two threads that a message turns out to bridge are
-merged. Without a known reference: the same cleaned subject and at least two shared
-participants within 60 days (after Nylas), so a client's reply from a phone that drops
-References still lands in place.
+merged. A reply that names no parent at all: the same cleaned subject and at least two
+shared participants within 60 days (after Nylas), so a client's reply from a phone that
+drops References still lands in place. A reply that names a parent the hub has not seen
+is not guessed into a thread by its subject (as in JWZ's algorithm): its parent's id is
+recorded with it, so the parent and its siblings join it when they come, while "Re:
+Lasku" about two different invoices stays two conversations.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ def subject_key(subject: str) -> str:
     return " ".join(cleaned.split()).casefold()[:300]
 
 
-def looks_like_reply(subject: str) -> bool:
-    """Only a reply or forward by its subject looks for a conversation to join; a fresh
-    subject starts one (and spares the query on every new message)."""
-    return _PREFIX.match(subject) is not None
+def needs_subject_fallback(subject: str, references: list[str]) -> bool:
+    """Only a reply or forward by its subject that names no parent looks for a
+    conversation to join by subject; a fresh subject starts one (and spares the query on
+    every new message)."""
+    return not references and _PREFIX.match(subject) is not None
 
 
 def find_or_create_thread(
@@ -51,7 +55,7 @@ def find_or_create_thread(
         thread = session.get(MailThread, found[0])
         for other in found[1:]:
             merge_threads(session, into=found[0], other=other)
-    elif looks_like_reply(subject):
+    elif needs_subject_fallback(subject, keys[1:]):
         thread = by_subject(session, subject_key(subject), participants, sent_at)
     if thread is None:
         thread = MailThread(subject_key=subject_key(subject), last_message_at=sent_at)

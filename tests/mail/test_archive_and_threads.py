@@ -104,3 +104,22 @@ def test_reply_before_parent_and_subject_fallback(session, session_factory, tmp_
     assert threads["r1@test"] == threads["r2@test"] == threads["r3@test"]
     assert threads["o1@test"] != threads["r1@test"]
     assert session.scalar(select(func.count()).select_from(MailThread)) == 2
+
+
+def test_a_reply_naming_an_unseen_parent_is_not_threaded_by_subject(session, session_factory,
+                                                                    tmp_path):
+    """Two replies about two different invoices, each naming its own parent (not synced):
+    the same subject and people do not make them one conversation."""
+    user = f.user(session)
+    box = mailbox.mbox(tmp_path / "l.mbox")
+    box.add(mail("l1", "Pia <pia@yritys.fi>", ["x@firm.fi"], "Re: Lasku", "1",
+                 reply_to=["p1"], days_ago=3))
+    box.add(mail("l2", "Pia <pia@yritys.fi>", ["x@firm.fi"], "Re: Lasku", "2",
+                 reply_to=["p2"], days_ago=2))
+    box.add(mail("l3", "x@firm.fi", ["Pia <pia@yritys.fi>"], "Re: Lasku", "3",
+                 reply_to=["p1", "l1"], days_ago=1))
+    box.close()
+    sync_account(session_factory, _archive(session, user, tmp_path / "l.mbox").id)
+    session.expire_all()
+    threads = {m.message_key: m.thread_id for m in session.scalars(select(MailMessage))}
+    assert threads["l1@test"] == threads["l3@test"] != threads["l2@test"]

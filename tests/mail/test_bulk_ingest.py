@@ -149,6 +149,13 @@ def _snapshot(session: Session) -> dict[str, Any]:
     }
 
 
+def _differences(got: Any, want: Any) -> Any:
+    if isinstance(want, dict):
+        return {k: (got.get(k), want.get(k)) for k in want.keys() | got.keys()
+                if got.get(k) != want.get(k)}
+    return got ^ want
+
+
 def test_set_based_ingest_equals_one_by_one(database_url, second_database_url, tmp_path):
     snapshots = []
     for url, one_by_one in ((database_url, False), (second_database_url, True)):
@@ -165,7 +172,7 @@ def test_set_based_ingest_equals_one_by_one(database_url, second_database_url, t
     bulk, reference = snapshots
     for part in reference:
         if bulk[part] != reference[part]:
-            diff = {k: (bulk[part].get(k), reference[part].get(k)) for k in reference[part] if bulk[part].get(k) != reference[part].get(k)} if isinstance(reference[part], dict) else (bulk[part] ^ reference[part])
+            diff = _differences(bulk[part], reference[part])
             raise AssertionError(f"{part}: {diff}")
     # The corpus really exercises what the set-based path decides by itself.
     threads = reference["threads"]
