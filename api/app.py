@@ -10,6 +10,8 @@ from api.routers import (
     access,
     accounts,
     clients,
+    drive,
+    folders,
     groups,
     mail,
     me,
@@ -47,7 +49,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (me, clients, timeline, mail, accounts, users, groups, responsibilities,
-                   access):
+                   access, folders, drive):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

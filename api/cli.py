@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 
 from api.cli_common import err, open_database, out, work
 from api.cli_demo import demo
-from api.cli_mail import accounts_app, keys_app, sync
+from api.cli_drive import add_local, add_webdav
+from api.cli_folders import folders_app
+from api.cli_mail import accounts_app, add_app, keys_app, sync
 from hub import schema
 from hub.db import utcnow
 from hub.errors import ClientHubError
@@ -46,6 +48,9 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(folders_app, name="folders")
+add_app.command("local")(add_local)
+add_app.command("webdav")(add_webdav)
 app.command("sync")(sync)
 app.command("demo")(demo)
 

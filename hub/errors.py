@@ -9,7 +9,8 @@
     ├── AuthenticationFailed    no token, or an unknown, revoked or inactive one
     ├── InvalidInput            a value is malformed (carries the field name)
     │   └── InvalidBusinessId   a Finnish business ID (Y-tunnus) fails its checksum
-    ├── Conflict                a unique value is already taken
+    ├── Conflict                a unique value is already taken, or the state forbids it
+    ├── SourceFailed            a drive or mail server refused or failed a change
     └── DatabaseOutOfDate       the schema is behind the code; run ``clienthub migrate``
 """
 
@@ -57,6 +58,16 @@ class InvalidBusinessId(InvalidInput):
 
 class Conflict(ClientHubError):
     status_code = 409
+
+
+class SourceFailed(ClientHubError):
+    """The message is the source's own advice (a lock to wait out, a quota to raise)."""
+
+    status_code = 502
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class DatabaseOutOfDate(ClientHubError):

@@ -14,6 +14,8 @@ from hub.clients.models import (
     client_special_groups,
 )
 from hub.db import Base
+from hub.drive.models import ClientRoot, DriveItem
+from hub.folders.models import FolderAction, FolderSettings, GroupFolderTemplate
 from hub.mail.models import (
     MailCopy,
     MailMessage,
@@ -37,9 +39,14 @@ __all__ = [
     "Client",
     "ClientDomain",
     "ClientGroup",
+    "ClientRoot",
     "Contact",
     "ContactEmail",
     "Cover",
+    "DriveItem",
+    "FolderAction",
+    "FolderSettings",
+    "GroupFolderTemplate",
     "MailCopy",
     "MailMessage",
     "MailParticipant",

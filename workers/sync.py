@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
 from hub.accounts.service import reveal_secret
+from hub.drive.roots import DRIVE_KINDS, recalculate
+from hub.drive.sink import KINDS as DRIVE_ITEM_KINDS
+from hub.drive.sink import DriveSink
 from hub.errors import InvalidInput, NotFound
 from hub.mail.ingest import MailSink
 from hub.sync.models import SyncRun
 from hub.sync.protocol import Connector
-from hub.sync.runner import Runner
+from hub.sync.runner import Runner, Sink
 
 
 def connector_for(account: Account, secret: str | None) -> Connector:
@@ -36,7 +39,22 @@ def connector_for(account: Account, secret: str | None) -> Connector:
             batch_size=int(settings.get("batch_size", 200)),
             since=date.fromisoformat(since) if since else None,
         )
+    if account.kind == "local":
+        from connectors.local import LocalFolderConnector
+
+        return LocalFolderConnector(settings["path"])
+    if account.kind == "webdav":
+        from connectors.webdav import WebDavConnector
+
+        return WebDavConnector(settings["url"], settings["username"], secret or "",
+                               root=str(settings.get("root") or "/"))
     raise InvalidInput(f"accounts of kind {account.kind!r} cannot be synced yet", field="kind")
+
+
+def sinks() -> dict[str, Sink]:
+    """The sink per item kind; one drive sink serves files, folders and listings alike."""
+    drive = DriveSink()
+    return {"message": MailSink(), "flags": MailSink(), **dict.fromkeys(DRIVE_ITEM_KINDS, drive)}
 
 
 def sync_account(factory: sessionmaker[Session], account_id: int,
@@ -45,6 +63,19 @@ def sync_account(factory: sessionmaker[Session], account_id: int,
         account = session.get(Account, account_id)
         if account is None:
             raise NotFound(f"no account with id {account_id}")
+        kind = account.kind
         connector = connector_for(account, reveal_secret(account))
-    return Runner(factory, {"message": MailSink(), "flags": MailSink()}).run(
-        account_id, connector, progress)
+    try:
+        runs = Runner(factory, sinks()).run(account_id, connector, progress)
+    finally:
+        close = getattr(connector, "close", None)
+        if callable(close):
+            close()  # the WebDAV connector holds an HTTP client
+    if kind in DRIVE_KINDS:
+        # Clients added or renamed since the last run may now match a folder.
+        with factory() as session:
+            drive = session.get(Account, account_id)
+            if drive is not None:
+                recalculate(session, drive)
+                session.commit()
+    return runs

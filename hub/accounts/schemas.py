@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr
 
 from hub.schemas import In, Instant, Out
 
-Kind = Literal["imap", "mail_archive"]
+Kind = Literal["imap", "mail_archive", "local", "webdav"]
 Share = Literal["full", "subject", "metadata"]
 
 
@@ -21,7 +21,9 @@ class AccountIn(In):
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="imap: host, port, security (tls|starttls|plain), username, folders, "
-        "size_limit, since (YYYY-MM-DD); mail_archive: path",
+        "size_limit, since (YYYY-MM-DD); mail_archive: path; local: path, clients_path; "
+        "webdav: url, username, root, clients_path (clients_path: the folder holding the "
+        "client folders, default the top level)",
     )
     secret: SecretStr | None = None
     share_level: Share = "full"

@@ -11,6 +11,7 @@ from hub.access.policy import Principal
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
 from hub.crypto import Keyring
+from hub.drive.roots import DRIVE_KINDS, account_changed
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.staff.models import User
 
@@ -36,7 +37,8 @@ def reveal_secret(account: Account, keyring: Keyring | None = None) -> str | Non
 
 
 def _validate(kind: str, settings: dict[str, object]) -> None:
-    needed = {"imap": ("host", "username"), "mail_archive": ("path",)}.get(kind, ())
+    needed = {"imap": ("host", "username"), "mail_archive": ("path",), "local": ("path",),
+              "webdav": ("url", "username")}.get(kind, ())
     missing = [k for k in needed if not settings.get(k)]
     if missing:
         raise InvalidInput(f"a {kind} account needs settings.{missing[0]}",
@@ -94,6 +96,8 @@ def update_account(session: Session, principal: Principal, account: Account,
     if "enabled" in fields and patch.enabled is not None:
         account.enabled = patch.enabled
     session.flush()
+    if account.kind in DRIVE_KINDS and fields & {"settings", "share_level"}:
+        account_changed(session, account)
     return account
 
 

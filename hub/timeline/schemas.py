@@ -17,10 +17,22 @@ class NoteIn(In):
     )
 
 
+class FileActivityOut(Out):
+    """Drive activity: ``metadata`` readers see what happened and how often, not to
+    which files; ``folder`` (relative to the client root) and ``names`` (up to five
+    samples) need ``subject``."""
+
+    action: str
+    count: int
+    folder: str | None = None
+    names: list[str] | None = None
+
+
 class TimelineEntryOut(Out):
-    """Fields left out are hidden from this reader: ``metadata`` shows kind, time, actor
-    and (for mail) participants; ``subject`` adds the title; ``full`` adds summary, body,
-    mentions and the source's details."""
+    """Fields left out are hidden from this reader: ``metadata`` shows kind, time, actor,
+    (for mail) participants and (for drive activity) the action and file count;
+    ``subject`` adds the title, and the folder and file names; ``full`` adds summary,
+    body, mentions and the source's details."""
 
     id: int
     client_id: int
@@ -31,6 +43,8 @@ class TimelineEntryOut(Out):
     source_kind: str
     #: Mail: who wrote to whom - shown from the metadata level up.
     participants: list[str] | None = None
+    #: Drive activity (kind file_activity).
+    files: FileActivityOut | None = None
     title: str | None = None
     summary: str | None = None
     body: str | None = None

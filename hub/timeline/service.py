@@ -20,7 +20,7 @@ from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
 from hub.staff.models import User
 from hub.timeline.models import Mention, TimelineEntry
-from hub.timeline.schemas import NoteIn, TimelineEntryOut
+from hub.timeline.schemas import FileActivityOut, NoteIn, TimelineEntryOut
 
 KINDS = ("note", "message", "file_activity", "task")
 _MENTION = re.compile(r"(?<![\w.@])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)", re.UNICODE)
@@ -52,6 +52,8 @@ def project(entry: TimelineEntry, level: Level) -> TimelineEntryOut:
     )
     if level >= Level.METADATA and "participants" in (entry.extra or {}):
         out.participants = list(entry.extra["participants"])
+    if entry.kind == "file_activity":
+        out.files = file_activity(entry, level)
     if level >= Level.SUBJECT:
         out.title = entry.title
     if level >= Level.FULL:
@@ -59,6 +61,19 @@ def project(entry: TimelineEntry, level: Level) -> TimelineEntryOut:
         out.body = entry.body or None  # mail bodies are read (and audited) via /messages
         out.mentions = sorted(m.user_id for m in entry.mentions)
         out.extra = entry.extra
+    return out
+
+
+def file_activity(entry: TimelineEntry, level: Level) -> FileActivityOut | None:
+    """A drive entry at ``level``: the folder and the file names are what a ``metadata``
+    reader must not learn (a file name often says more than a mail subject)."""
+    extra = entry.extra or {}
+    if level < Level.METADATA or "action" not in extra:
+        return None
+    out = FileActivityOut(action=str(extra["action"]), count=int(extra.get("count", 0)))
+    if level >= Level.SUBJECT:
+        out.folder = str(extra.get("folder", ""))
+        out.names = [str(n) for n in extra.get("names", [])]
     return out
 
 

@@ -1,0 +1,96 @@
+"""What happened in a drive during one transaction, gathered before it becomes timeline.
+
+The sink notes every file it finds added, changed or removed as an :class:`Activity` in a
+buffer held by the session. :mod:`hub.drive.entries` turns the buffer into timeline entries
+once, just before the transaction commits, because only then is everything a batch did
+known:
+
+* a move arrives as a delete of the old path and an add of the new one, in either order -
+  the runner's careful path applies items one by one, its fast path adds a batch at once
+  and deletes one by one - and the two are paired by the source's identity of the file
+  (the inode, or Nextcloud's file id) only when both are in the buffer;
+* the per-item and the set-based paths of the sink fill the same buffer, so they write the
+  same entries.
+
+Savepoints of the careful path commit without settling (their before-commit is nested);
+a rolled-back transaction drops its buffer with everything it did. The sink records an
+item's activity only after the item's writes succeeded, so a savepoint that rolls back an
+item leaves nothing of it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+Action = Literal["added", "changed", "moved", "removed"]
+_KEY = "clienthub.drive.activity"
+
+
+@dataclass(slots=True)
+class Activity:
+    """One file's change; ``folder`` is the account path the change is filed under."""
+
+    account_id: int
+    client_id: int | None
+    root: str | None
+    folder: str
+    action: Action
+    name: str
+    path: str
+    stable_id: str | None = None
+    size: int | None = None
+    modified: datetime | None = None
+    #: Where a moved file came from (its old path).
+    moved_from: str | None = None
+
+
+@dataclass(slots=True)
+class ActivityBuffer:
+    #: One instant for the whole transaction: a batch is never split across two windows.
+    now: datetime
+    activities: list[Activity] = field(default_factory=list)
+
+
+def buffer(session: Session, clock: Callable[[], datetime]) -> ActivityBuffer:
+    found = session.info.get(_KEY)
+    if found is None:
+        found = session.info[_KEY] = ActivityBuffer(clock())
+    assert isinstance(found, ActivityBuffer)
+    return found
+
+
+def take(session: Session) -> ActivityBuffer | None:
+    found = session.info.pop(_KEY, None)
+    return found if isinstance(found, ActivityBuffer) else None
+
+
+def pair_moves(activities: list[Activity]) -> list[Activity]:
+    """A removal and an addition of the same file (by the source's identity, same size)
+    become one move when both are the same client's; otherwise they stay as they are,
+    because each client's timeline tells its own half."""
+    added: dict[tuple[int, str], list[int]] = {}
+    for index, activity in enumerate(activities):
+        if activity.action == "added" and activity.stable_id:
+            added.setdefault((activity.account_id, activity.stable_id), []).append(index)
+    used: set[int] = set()
+    for index, activity in enumerate(activities):
+        if activity.action != "removed" or not activity.stable_id:
+            continue
+        for candidate in added.get((activity.account_id, activity.stable_id), []):
+            new = activities[candidate]
+            if candidate in used or new.client_id != activity.client_id:
+                continue
+            if None not in (new.size, activity.size) and new.size != activity.size:
+                continue  # an inode reused by an unrelated file
+            used.update((index, candidate))
+            new.action, new.moved_from = "moved", activity.path
+            break
+    return [a for i, a in enumerate(activities) if i not in used or a.action == "moved"]
+
+
+__all__ = ["Action", "Activity", "ActivityBuffer", "buffer", "pair_moves", "take"]

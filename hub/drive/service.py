@@ -1,0 +1,225 @@
+"""Browsing a client's drive folder, the review list of unmapped folders, and admins'
+root mappings.
+
+Browsing goes through the access policy like every client read: a client the reader may
+not see is "not found"; file and folder names are shown from the ``subject`` level up
+(the account owner always sees their own drive in full, everyone else at most the
+account's share level), so a ``metadata`` reader is refused with the level it would need.
+Every browse is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, true
+from sqlalchemy.orm import Session
+
+from hub.access import audit
+from hub.access.policy import Grant, Level, Principal, require_admin
+from hub.accounts.models import Account
+from hub.clients.service import get_client_for_admin, get_visible_client
+from hub.drive import roots
+from hub.drive.models import ClientRoot, DriveItem
+from hub.drive.schemas import (
+    DriveEntryOut,
+    DriveRootIn,
+    DriveRootOut,
+    FolderListingOut,
+    UnmappedFolderOut,
+)
+from hub.errors import InvalidInput, NotFound, PermissionDenied
+from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
+
+
+def _client_roots(session: Session, client_id: int,
+                  account_id: int | None) -> list[tuple[ClientRoot, Account]]:
+    stmt = (select(ClientRoot, Account).join(Account, Account.id == ClientRoot.account_id)
+            .where(ClientRoot.client_id == client_id).order_by(ClientRoot.account_id,
+                                                               ClientRoot.path))
+    if account_id is not None:
+        stmt = stmt.where(ClientRoot.account_id == account_id)
+    return [(root, account) for root, account in session.execute(stmt)]
+
+
+def files_level(principal: Principal, grant: Grant, account: Account) -> Level:
+    """As for the account's timeline entries: the owner sees their drive in full."""
+    if principal.user_id == account.owner_user_id and principal.is_active:
+        return Level.FULL
+    return min(grant.level, Level.parse(account.share_level))
+
+
+def _subfolder(path: str) -> str:
+    parts = [p for p in path.strip().strip("/").split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise InvalidInput("the path may not contain '.' or '..'; give folder names from "
+                           "the client's root down", field="path")
+    return "".join(f"{p}/" for p in parts)
+
+
+def _after(cursor: str | None) -> Any:
+    if not cursor:
+        return true()
+    mark = decode_cursor(cursor, "after")
+    try:
+        folder, name, item_id = bool(mark["f"]), str(mark["n"]), int(mark["i"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput("the cursor is malformed; start again without it",
+                           field="after") from exc
+    later = or_(DriveItem.name > name, and_(DriveItem.name == name, DriveItem.id > item_id))
+    if folder:  # folders come first: after a folder come later folders, then every file
+        return or_(and_(DriveItem.is_folder.is_(True), later), DriveItem.is_folder.is_(False))
+    return and_(DriveItem.is_folder.is_(False), later)
+
+
+def browse(session: Session, principal: Principal, client_id: int, at: datetime, *,
+           path: str = "", account_id: int | None = None, limit: int | None = None,
+           after: str | None = None) -> FolderListingOut:
+    """One folder under the client's root: folders first, then files, by name. Audited."""
+    _, grant = get_visible_client(session, principal, client_id, at)
+    size = clamp_limit(limit)
+    sub = _subfolder(path)
+    found = _client_roots(session, client_id, account_id)
+    if len(found) > 1:
+        names = ", ".join(f"account {a.id}: {r.path!r}" for r, a in found)
+        raise InvalidInput(f"this client has several drive folders ({names}); give account_id, "
+                           "or have an admin choose one with PUT /clients/{id}/drive-root",
+                           field="account_id")
+    root, account = found[0] if found else (None, None)
+    level = grant.level if account is None else files_level(principal, grant, account)
+    if level < Level.SUBJECT:
+        raise PermissionDenied(
+            f"you see this client's files only at the '{level.label}' level, which shows "
+            "that files changed but not their names; browsing folders needs the 'subject' "
+            "level or higher - ask the client's responsible person or an admin")
+    if root is None or account is None:
+        if account_id is not None:
+            raise NotFound(f"the client has no folder on account {account_id}")
+        return FolderListingOut(client_id=client_id, account_id=None, root=None, path=sub,
+                                level=level.label, items=[])
+    folder = root.path + sub
+    if sub and session.scalar(select(DriveItem.id).where(
+            DriveItem.account_id == account.id, DriveItem.path == folder,
+            DriveItem.is_folder.is_(True), DriveItem.deleted_at.is_(None))) is None:
+        raise NotFound(f"no folder {sub!r} in this client's drive folder")
+    rows = list(session.scalars(
+        select(DriveItem).where(DriveItem.account_id == account.id,
+                                DriveItem.parent == folder, DriveItem.deleted_at.is_(None),
+                                _after(after))
+        .order_by(DriveItem.is_folder.desc(), DriveItem.name, DriveItem.id).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    items = [DriveEntryOut(id=r.id, name=r.name, path=r.path[len(root.path):],
+                           is_folder=r.is_folder, size=r.size, content_type=r.content_type,
+                           modified=r.modified, modified_by=r.modified_by) for r in rows]
+    nxt = encode_cursor({"f": rows[-1].is_folder, "n": rows[-1].name, "i": rows[-1].id}
+                        ) if more else None
+    via = "owner" if principal.user_id == account.owner_user_id else grant.reason
+    audit.record(session, actor_user_id=principal.user_id, action="files.read",
+                 client_id=client_id, grant=via, own_transaction=True,
+                 detail={"account_id": account.id, "path": sub, "items": len(items),
+                         "level": level.label})
+    return FolderListingOut(client_id=client_id, account_id=account.id, root=root.path,
+                            path=sub, level=level.label, items=items, next=nxt)
+
+
+# --- the review list ---------------------------------------------------------------------
+
+
+def unmapped(session: Session, principal: Principal, *, limit: int | None = None,
+             after: str | None = None) -> Page[UnmappedFolderOut]:
+    """Folders at the clients level of the principal's drives (admins: all drives) that
+    are no client's root, for someone to map or leave."""
+    size = clamp_limit(limit)
+    mark: dict[str, Any] = decode_cursor(after, "after") if after else {"a": 0, "p": ""}
+    try:
+        start, start_path = int(mark["a"]), str(mark["p"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput("the cursor is malformed; start again without it",
+                           field="after") from exc
+    stmt = select(Account).where(Account.kind.in_(roots.DRIVE_KINDS), Account.id >= start)
+    if not principal.is_admin:
+        stmt = stmt.where(Account.owner_user_id == principal.user_id)
+    out: list[UnmappedFolderOut] = []
+    for account in session.scalars(stmt.order_by(Account.id)):
+        level = roots.clients_path(account.settings)
+        rows = session.execute(
+            select(DriveItem.path, DriveItem.name, ClientRoot.origin)
+            .outerjoin(ClientRoot, and_(ClientRoot.account_id == DriveItem.account_id,
+                                        ClientRoot.path == DriveItem.path))
+            .where(DriveItem.account_id == account.id, DriveItem.parent == level,
+                   DriveItem.is_folder.is_(True), DriveItem.deleted_at.is_(None),
+                   ClientRoot.client_id.is_(None),
+                   DriveItem.path > start_path if account.id == start else true())
+            .order_by(DriveItem.path).limit(size + 1 - len(out)))
+        out += [UnmappedFolderOut(account_id=account.id, account_name=account.name,
+                                  path=path, name=name, cleared=origin == "manual")
+                for path, name, origin in rows]
+        if len(out) > size:
+            break
+    more = len(out) > size
+    out = out[:size]
+    nxt = encode_cursor({"a": out[-1].account_id, "p": out[-1].path}) if more else None
+    return Page(out, nxt)
+
+
+# --- admins' mappings --------------------------------------------------------------------
+
+
+def _drive_account(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None or account.kind not in roots.DRIVE_KINDS:
+        raise InvalidInput(f"no drive account with id {account_id}; list accounts with "
+                           "GET /api/v1/accounts", field="account_id")
+    return account
+
+
+def set_root(session: Session, principal: Principal, client_id: int,
+             data: DriveRootIn) -> DriveRootOut:
+    """Make a folder the client's root on that drive; the client's other roots on the
+    same drive are cleared. A person's decision: recalculation never changes it."""
+    require_admin(principal)
+    get_client_for_admin(session, client_id)
+    account = _drive_account(session, data.account_id)
+    path = roots.as_folder(data.path)
+    if not path or session.scalar(select(DriveItem.id).where(
+            DriveItem.account_id == account.id, DriveItem.path == path,
+            DriveItem.is_folder.is_(True), DriveItem.deleted_at.is_(None))) is None:
+        raise InvalidInput(f"no folder {path!r} in the index of account {account.id}; check "
+                           "the path (relative to the drive root) or sync the account first",
+                           field="path")
+    for other in session.scalars(select(ClientRoot.path).where(
+            ClientRoot.account_id == account.id, ClientRoot.client_id == client_id,
+            ClientRoot.path != path)).all():
+        roots.decide(session, account, other, None, principal.user_id)
+    old, items = roots.decide(session, account, path, client_id, principal.user_id)
+    audit.record(session, actor_user_id=principal.user_id, action="drive_root.set",
+                 client_id=client_id, detail={"account_id": account.id, "path": path,
+                                              "previous_client_id": old})
+    return DriveRootOut(client_id=client_id, account_id=account.id, path=path,
+                        origin="manual", items=items)
+
+
+def clear_root(session: Session, principal: Principal, client_id: int, account_id: int,
+               path: str | None = None) -> list[str]:
+    """Clear the client's root(s) on a drive; automatic matching will not map them again."""
+    require_admin(principal)
+    get_client_for_admin(session, client_id)
+    account = _drive_account(session, account_id)
+    stmt = select(ClientRoot.path).where(ClientRoot.account_id == account.id,
+                                         ClientRoot.client_id == client_id)
+    if path is not None:
+        stmt = stmt.where(ClientRoot.path == roots.as_folder(path))
+    cleared = list(session.scalars(stmt).all())
+    if not cleared:
+        raise NotFound(f"the client has no root folder{' ' + repr(path) if path else ''} on "
+                       f"account {account_id}")
+    for folder in cleared:
+        roots.decide(session, account, folder, None, principal.user_id)
+    audit.record(session, actor_user_id=principal.user_id, action="drive_root.clear",
+                 client_id=client_id, detail={"account_id": account.id, "paths": cleared})
+    return cleared
+
+
+__all__ = ["browse", "clear_root", "files_level", "set_root", "unmapped"]
