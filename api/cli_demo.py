@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,7 @@ def demo(
     with unit_of_work(factory) as session:
         firm = demo_firm.build(session, utcnow())
     mail_counts = _demo_mail(factory, data_dir)
+    drive = _demo_drive(factory, data_dir, firm.covered_client_id)
     base = f"http://{host}:{port}/api/v1"
     out.print(f"[bold]Demo firm ready[/bold] in {data_dir}/clienthub.sqlite3 "
               f"({mail_counts} mail items imported from {data_dir}/mail)\n")
@@ -44,13 +46,20 @@ def demo(
     for (email, token), role in zip(firm.tokens.items(), roles, strict=True):
         out.print(f"{firm.names[email]} <{email}> - {role}", soft_wrap=True)
         out.print(f"  token: {token}", markup=False, highlight=False, soft_wrap=True)
-    liisa = list(firm.tokens.values())[2]
+    anna, _, liisa = firm.tokens.values()
+    out.print(f"\nShared drive in {data_dir}/drive: {drive.files} files indexed; this week "
+              f"{drive.busy} was busy. Folder drift: " + ", ".join(
+                  f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(drive.drift.items())),
+              soft_wrap=True)
     out.print("\nTry:")
     for line in (
         f"curl -s -H 'Authorization: Bearer {liisa}' {base}/me",
         f"curl -s -H 'Authorization: Bearer {liisa}' '{base}/clients?covering=true'",
         f"curl -s -H 'Authorization: Bearer {liisa}' "
         f"{base}/clients/{firm.covered_client_id}/timeline",
+        f"curl -s -H 'Authorization: Bearer {liisa}' "
+        f"'{base}/clients/{firm.covered_client_id}/files?path=Kirjanpito/'",
+        f"curl -s -H 'Authorization: Bearer {anna}' {base}/folders/drift",
     ):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     if serve_api:
@@ -92,3 +101,52 @@ def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:
         if message is not None:
             set_private(session, Principal(accounts[owner][1]), message.thread_id, True, [])
     return items
+
+
+@dataclass(frozen=True, slots=True)
+class _DemoDrive:
+    files: int
+    busy: str
+    drift: dict[str, int]
+
+
+def _demo_drive(factory: sessionmaker[Session], data_dir: Path,
+                busy_client_id: int) -> _DemoDrive:
+    """The firm's shared drive as a local-folder account of the admin, indexed twice:
+    the tree as it was, then after a busy week at one client."""
+    import shutil
+    from collections import Counter
+
+    from hub import demo, demo_drive
+    from hub.access.policy import Principal
+    from hub.accounts.schemas import AccountIn
+    from hub.accounts.service import create_account
+    from hub.clients.models import Client
+    from hub.folders.check import planning_year
+    from hub.folders.facts import client_facts
+    from hub.folders.service import drift
+    from hub.folders.templates import folder_settings
+    from hub.staff.service import find_user_by_email
+    from workers.folders import firm_today
+    from workers.sync import sync_account
+
+    root = data_dir / "drive"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    now = utcnow()
+    with unit_of_work(factory) as session:
+        clients = list(session.scalars(select(Client).order_by(Client.customer_number)))
+        facts = {c.id: client_facts(c) for c in clients}
+        year = planning_year(firm_today(), folder_settings(session).year_lead_days)
+        demo_drive.write_drive(root, list(facts.values()), now, year)
+        admin = find_user_by_email(session, demo.STAFF[0][0])
+        account_id = create_account(session, Principal(admin.id), AccountIn(
+            kind="local", name="Yhteinen asiakaskansio", settings={"path": str(root.resolve())},
+        )).id
+    files = sum(run.items for run in sync_account(factory, account_id))
+    busy = demo_drive.this_week(root, facts[busy_client_id], now)
+    sync_account(factory, account_id)
+    with factory() as session:
+        found = drift(session, None, firm_today())
+    kinds = Counter(f.kind for d in found for f in d.findings)
+    return _DemoDrive(files=files, busy=busy, drift=dict(kinds))

@@ -112,7 +112,7 @@ def test_demo_serves_and_its_curl_lines_work(tmp_path):
         output = "".join(lines)
         assert "Serving on" in output, output
         curls = [ln.strip() for ln in lines if ln.strip().startswith("curl ")]
-        assert len(curls) == 3
+        assert len(curls) == 5
         tokens = re.findall(r"token: (ch_\S+)", output)
         assert len(tokens) == 3
         for _ in range(100):
@@ -123,11 +123,21 @@ def test_demo_serves_and_its_curl_lines_work(tmp_path):
                 time.sleep(0.1)
         results = [subprocess.run(shlex.split(c), capture_output=True, text=True, timeout=30)
                    for c in curls]
-        me, covering, timeline = (httpx.Response(200, content=r.stdout).json() for r in results)
+        me, covering, timeline, files, drift = (httpx.Response(200, content=r.stdout).json()
+                                                for r in results)
         assert me["name"] == "Liisa Nieminen" and me["covers"][0]["state"] == "running"
         assert len(covering["items"]) >= 3
         assert all(c["access_level"] == "full" for c in covering["items"])
-        assert timeline["items"] and timeline["items"][0]["body"]
+        assert timeline["items"] and any(e["body"] for e in timeline["items"])
+        # The busy week at the covered client shows as drive activity, collapsed.
+        titles = [e["title"] for e in timeline["items"]]
+        assert any(re.fullmatch(r"40 files added to Kirjanpito/\d{4}/\d{2}", t)
+                   for t in titles), titles
+        assert files["path"] == "Kirjanpito/" and files["items"]
+        assert all(i["path"].startswith("Kirjanpito/") for i in files["items"])
+        found = {f["kind"] for client in drift["items"] for f in client["findings"]}
+        assert {"misnamed_folder", "loose_file", "unexpected_folder",
+                "foreign_client_folder", "missing_folder"} <= found
     finally:
         proc.terminate()
         proc.wait(timeout=30)
