@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.settings import get_settings
@@ -30,3 +31,16 @@ def to_instant(value: datetime | date | None, zone: ZoneInfo | None = None) -> d
 
 def in_firm_zone(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(firm_zone())
+
+
+def aware_time(value: Any) -> datetime | None:
+    """A source's timestamp (a datetime or an ISO string) as an aware datetime; naive ones
+    are taken as UTC, and anything else is None."""
+    if isinstance(value, str) and value:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from hub.sync.protocol import Item
+from hub.timeutil import aware_time
 
 Change = Literal["added", "changed"]
 
@@ -28,18 +28,6 @@ def parent_of(path: str) -> str:
 
 def name_of(path: str) -> str:
     return path.rstrip("/").rpartition("/")[2]
-
-
-def _when(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
 
 
 def _size(value: Any) -> int | None:
@@ -88,7 +76,7 @@ def row_of(item: Item) -> dict[str, Any]:
         "is_folder": is_folder,
         "size": None if is_folder else _size(data.get("size")),
         "content_type": content_type,
-        "modified": _when(data.get("modified")) or item.occurred_at,
+        "modified": aware_time(data.get("modified")) or item.occurred_at,
         "etag": _text(data.get("etag"), 200),
         "modified_by": _text(data.get("modified_by"), 300),
         "stable_id": stable_id(data),

@@ -4,8 +4,10 @@ shared by the one-by-one and the set-based ingest."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from hub.timeutil import aware_time
 
 ROLES = ("from", "to", "cc", "bcc", "reply_to")
 
@@ -24,15 +26,7 @@ def _addresses(parsed: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def sent_time(value: Any, fallback: datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return fallback
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return fallback
+    return aware_time(value) or fallback
 
 
 def message_columns(parsed: dict[str, Any]) -> dict[str, Any]:
