@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     language: Literal["fi", "en"] = "fi"
     #: The firm's own mail domains; mail between them only is internal.
     firm_domains: list[str] = Field(default_factory=list)
+    #: The Celery broker (``redis://host:6379/0``) for workers on other machines; unset,
+    #: tasks run in the calling process (embedded: in-memory transport, eager).
+    broker_url: str | None = None
+    #: How often every enabled account is synced.
+    sync_interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    #: The hour (firm time zone) of the daily folder enforcement.
+    folders_enforce_hour: int = Field(default=2, ge=0, le=23)
 
     @field_validator("time_zone")
     @classmethod

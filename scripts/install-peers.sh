@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the servers the test suite starts for itself (PostgreSQL today; Dovecot and
-# others as connectors arrive). Idempotent: installs only what is missing. Needs root or
+# Installs the servers the test suite starts for itself (PostgreSQL, Dovecot, rclone,
+# Redis). Idempotent: installs only what is missing. Needs root or
 # sudo for apt-get; fails loudly when it cannot install a peer.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/n
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 [[ -x /usr/sbin/dovecot ]] || need+=(dovecot-imapd)
 command -v rclone >/dev/null 2>&1 || need+=(rclone)  # the second WebDAV test server
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)  # the Celery broker
 
 if ((${#need[@]})); then
   echo "Installing test peers: ${need[*]}"

@@ -36,3 +36,22 @@ def test_production_refuses_weak_secret(key):
 def test_unknown_time_zone_is_refused():
     with pytest.raises(ValidationError, match="IANA"):
         Settings(_env_file=None, time_zone="Mars/Olympus")
+
+
+def test_background_work_settings(monkeypatch):
+    settings = Settings(_env_file=None)
+    assert settings.broker_url is None  # embedded: tasks run in-process
+    assert (settings.sync_interval_minutes, settings.folders_enforce_hour) == (15, 2)
+    monkeypatch.setenv("CLIENTHUB_BROKER_URL", "redis://redis.internal:6379/0")
+    monkeypatch.setenv("CLIENTHUB_SYNC_INTERVAL_MINUTES", "5")
+    monkeypatch.setenv("CLIENTHUB_FOLDERS_ENFORCE_HOUR", "23")
+    settings = Settings(_env_file=None)
+    assert settings.broker_url == "redis://redis.internal:6379/0"
+    assert (settings.sync_interval_minutes, settings.folders_enforce_hour) == (5, 23)
+
+
+@pytest.mark.parametrize("field, value", [("sync_interval_minutes", 0),
+                                          ("folders_enforce_hour", 24)])
+def test_schedule_settings_are_bounded(field, value):
+    with pytest.raises(ValidationError, match=field):
+        Settings(_env_file=None, **{field: value})

@@ -20,6 +20,9 @@ from hub.sync.models import SyncRun
 from hub.sync.protocol import Connector
 from hub.sync.runner import Runner, Sink
 
+#: The account kinds :func:`connector_for` can build a connector for.
+SYNCABLE_KINDS = ("mail_archive", "imap", "local", "webdav")
+
 
 def connector_for(account: Account, secret: str | None) -> Connector:
     settings: dict[str, Any] = dict(account.settings or {})

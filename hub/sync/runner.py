@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=15)
 
 
+class SyncInProgress(Conflict):
+    """Another process holds the account's sync lease: a scheduled run is not needed."""
+
+
 class Sink(Protocol):
     """Turns stored source records of one kind into domain rows."""
 
@@ -75,7 +79,7 @@ def acquire_lease(factory: sessionmaker[Session], account_id: int, holder: str) 
     with factory() as session:
         lease = session.get(SyncLease, account_id)
         if lease is not None and lease.expires_at > now and lease.holder != holder:
-            raise Conflict(
+            raise SyncInProgress(
                 f"account {account_id} is already being synced by {lease.holder} (until "
                 f"{lease.expires_at:%H:%M} UTC); wait for it to finish"
             )
@@ -87,7 +91,7 @@ def acquire_lease(factory: sessionmaker[Session], account_id: int, holder: str) 
         try:
             session.commit()
         except IntegrityError as exc:  # another process inserted it first
-            raise Conflict(f"account {account_id} is already being synced") from exc
+            raise SyncInProgress(f"account {account_id} is already being synced") from exc
 
 
 def release_lease(factory: sessionmaker[Session], account_id: int, holder: str) -> None:
