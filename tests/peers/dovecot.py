@@ -36,7 +36,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from tests.peers.postgres import PeerMissing, free_port
+from tests.peers.postgres import PeerMissing, free_port, stop_process
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVEADM = "/usr/bin/doveadm"
@@ -351,12 +351,7 @@ def dovecot_server(*, condstore: bool = True) -> Iterator[DovecotServer]:
         _wait(server)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 class PeerMissing(RuntimeError):
@@ -33,6 +34,16 @@ def _binary(name: str) -> str:
             "postgresql (apt-get install postgresql) or set CLIENTHUB_TEST_POSTGRES_URL"
         )
     return found
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Ask a peer server to stop; kill it if it has not stopped in ten seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.peers.postgres import PeerMissing, free_port
+from tests.peers.postgres import PeerMissing, free_port, stop_process
 
 
 def _binary() -> str:
@@ -41,12 +41,7 @@ def redis_server() -> Iterator[str]:
         _wait(process, port, log)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         shutil.rmtree(root, ignore_errors=True)
 
 

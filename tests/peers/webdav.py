@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.peers.postgres import PeerMissing, free_port
+from tests.peers.postgres import PeerMissing, free_port, stop_process
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +45,6 @@ class WebDavPeer:
     def settle(self) -> None:
         if self.cache_seconds:
             time.sleep(self.cache_seconds * 1.5)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def _wait(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 20) -> None:
@@ -81,7 +72,7 @@ def _served(kind: str, command: list[str], tmp: Path, port: int, files: Path,
         _wait(process, url, log)
         yield WebDavPeer(kind, url, files, username, password, cache_seconds)
     finally:
-        _stop(process)
+        stop_process(process)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
