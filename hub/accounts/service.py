@@ -13,6 +13,7 @@ from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
 from hub.crypto import Keyring
 from hub.drive.roots import DRIVE_KINDS, account_changed
 from hub.errors import InvalidInput, NotFound, PermissionDenied
+from hub.mail.matching import reshare
 from hub.staff.models import User
 
 _SHARE_RANK = {"metadata": 1, "subject": 2, "full": 3}
@@ -98,6 +99,8 @@ def update_account(session: Session, principal: Principal, account: Account,
     session.flush()
     if account.kind in DRIVE_KINDS and fields & {"settings", "share_level"}:
         account_changed(session, account)
+    elif "share_level" in fields and patch.share_level:
+        reshare(session, account)
     return account
 
 

@@ -174,6 +174,21 @@ def entry_values(message: MailMessage, *, owners: list[int], share: str, gone: b
     }
 
 
+def reshare(session: Session, account: Account) -> int:
+    """After a mailbox's share level changed: its messages' timeline entries take the level
+    the mailboxes holding them share now (colleagues see past mail as it is shared today,
+    not as it was when it synced). Returns how many messages were brought up to date."""
+    ids = sorted(set(session.scalars(
+        select(MailCopy.message_id).join(
+            MessageClientLink, MessageClientLink.message_id == MailCopy.message_id)
+        .where(MailCopy.account_id == account.id, MessageClientLink.removed.is_(False)))))
+    for start in range(0, len(ids), 500):
+        for message in session.scalars(select(MailMessage).where(
+                MailMessage.id.in_(ids[start:start + 500]))):
+            sync_entries(session, message)
+    return len(ids)
+
+
 def forget_entries(session: Session, message_id: int) -> None:
     session.execute(delete(TimelineEntry).where(
         TimelineEntry.source_kind == "mail", TimelineEntry.source_ref == f"mail:{message_id}"))

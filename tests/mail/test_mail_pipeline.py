@@ -210,3 +210,29 @@ def test_review_queue_link_adds_the_contact_through_the_api(session, session_fac
     from hub.clients.models import ContactEmail
 
     assert list(session.scalars(select(ContactEmail.email))) == ["kalle@uusiyritys.fi"]
+
+
+def test_lowering_a_mailbox_share_level_reaches_past_mail(session, session_factory,
+                                                          mbox_account, api):
+    """Colleagues see past mail at the level the owner shares now, not when it synced."""
+    owner, reader = f.user(session), f.user(session)
+    client = _client_with_contact(session)
+    f.responsibility(session, reader, client)
+    account = mbox_account(owner, [mail("l1", CLIENT, [owner.email], "Palkat", "salainen")])
+    sync_account(session_factory, account.id)
+    tokens = {u.id: f.token(session, u) for u in (owner, reader)}
+    session.commit()
+    timeline = lambda u: api.get(  # noqa: E731
+        f"/api/v1/clients/{client.id}/timeline",
+        headers={"Authorization": f"Bearer {tokens[u.id]}"}).json()["items"]
+    assert timeline(reader)[0]["title"] == "Palkat" and timeline(reader)[0]["summary"]
+    response = api.patch(f"/api/v1/accounts/{account.id}",
+                         headers={"Authorization": f"Bearer {tokens[owner.id]}"},
+                         json={"share_level": "metadata"})
+    assert response.status_code == 200, response.text
+    [entry] = timeline(reader)
+    assert entry["level"] == "metadata" and entry["title"] is None
+    message = session.scalar(select(MailMessage))
+    mine = api.get(f"/api/v1/messages/{message.id}",
+                   headers={"Authorization": f"Bearer {tokens[owner.id]}"}).json()
+    assert mine["level"] == "full" and mine["text"].startswith("salainen")  # still the owner's
