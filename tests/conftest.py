@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub import schema
 from hub.db import make_engine, make_session_factory
 from tests.peers.postgres import PeerMissing, postgres_server
+from tests.peers.webdav import WebDavPeer, rclone_server, wsgidav_server
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -32,6 +33,18 @@ def peer_missing(why: str) -> None:
     if IN_CI:
         pytest.fail(f"required test peer missing under CI: {why}", pytrace=False)
     pytest.skip(f"test peer missing: {why}")
+
+
+@pytest.fixture(scope="module", params=["rclone", "wsgidav"])
+def webdav_peer(request: pytest.FixtureRequest) -> Iterator[WebDavPeer]:
+    """Each WebDAV server make in turn (wsgidav, ``rclone serve webdav``), so that the
+    client is not tuned to one server's quirks; under CI a missing one fails the run."""
+    servers = {"wsgidav": wsgidav_server, "rclone": rclone_server}
+    try:
+        with servers[request.param]() as peer:
+            yield peer
+    except PeerMissing as exc:
+        peer_missing(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ import pytest
 
 from connectors.webdav import WebDavConnector
 from hub.sync.protocol import Checkpoint, CursorInvalidated, Item, SourceError
-from tests.conftest import peer_missing
 from tests.connectors.webdav_fixtures import (
     FakeNextcloud,
     FakeNode,
@@ -28,19 +27,7 @@ from tests.connectors.webdav_fixtures import (
     listings,
     summary,
 )
-from tests.peers.postgres import PeerMissing
-from tests.peers.webdav import WebDavPeer, rclone_server, wsgidav_server
-
-SERVERS = {"wsgidav": wsgidav_server, "rclone": rclone_server}
-
-
-@pytest.fixture(scope="module", params=sorted(SERVERS))
-def webdav_peer(request: pytest.FixtureRequest) -> Iterator[WebDavPeer]:
-    try:
-        with SERVERS[request.param]() as peer:
-            yield peer
-    except PeerMissing as exc:
-        peer_missing(str(exc))
+from tests.peers.webdav import WebDavPeer
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ runner, and reading back the index and the timeline."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +23,6 @@ from hub.sync.protocol import Connector
 from hub.sync.runner import Runner
 from hub.timeline.models import TimelineEntry
 from tests import factories as f
-from tests.conftest import peer_missing
-from tests.peers.postgres import PeerMissing
-from tests.peers.webdav import WebDavPeer, rclone_server, wsgidav_server
 
 #: An old mtime for files that are history, not news.
 OLD = datetime(2024, 3, 1, 12, tzinfo=UTC)
@@ -111,19 +108,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-WEBDAV_SERVERS = {"wsgidav": wsgidav_server, "rclone": rclone_server}
-
-
-@pytest.fixture(scope="module", params=sorted(WEBDAV_SERVERS))
-def webdav_peer(request: pytest.FixtureRequest) -> Iterator[WebDavPeer]:
-    """wsgidav and ``rclone serve webdav``; under CI a missing one fails the run."""
-    try:
-        with WEBDAV_SERVERS[request.param]() as peer:
-            yield peer
-    except PeerMissing as exc:
-        peer_missing(str(exc))
 
 
 @pytest.fixture

@@ -21,26 +21,9 @@ from tests.folders.conftest import (
     local_account,
     make_tree,
 )
-from tests.folders.test_drift import MESSY, finding_rows
+from tests.folders.test_drift import MESSY, MESSY_FINDINGS, finding_rows
 
-EXPECTED = [
-    ("foreign_client_folder", "Kolmas 7654321-2", None, False),
-    ("loose_file", "Muistio.txt", "Asiakkaan aineisto/Muistio.txt", False),
-    ("missing_folder", "Palkanlaskenta", None, False),
-    ("missing_folder", "Palkanlaskenta/2025", None, False),
-    ("missing_folder", "Palkanlaskenta/2026", None, False),
-    ("missing_folder", "Palkanlaskenta/2027", None, False),
-    ("foreign_client_folder", "Sopimukset/1002 Toinen Oy", None, False),
-    ("misnamed_folder", "Tilinpaatos", "Tilinpäätös", False),
-    ("missing_folder", "Tilinpaatos/2026", None, False),
-    ("missing_folder", "Tilinpaatos/2027", None, False),
-    ("misnamed_folder", "Tilinpäätös_2024", "Tilinpaatos/2024", False),
-    ("misnamed_folder", "VEROTTAJA", "Verottaja", True),
-    ("unexpected_folder", "Vanhat paperit", None, False),
-    ("misnamed_folder", "kirjanpito 2027", "Kirjanpito/2027", False),
-    ("loose_file", "lasku.pdf", "Asiakkaan aineisto/lasku.pdf", False),
-    ("misnamed_folder", "valtakirjat", "Valtakirjat", False),
-]
+EXPECTED = MESSY_FINDINGS
 
 
 @pytest.fixture

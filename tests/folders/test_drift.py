@@ -34,6 +34,27 @@ MESSY = [
     "lasku.pdf", "Muistio.txt",
 ]
 
+#: What :data:`MESSY` yields against the default template in 2026, in report order.
+MESSY_FINDINGS = [
+    ("foreign_client_folder", "Kolmas 7654321-2", None, False),
+    ("loose_file", "Muistio.txt", "Asiakkaan aineisto/Muistio.txt", False),
+    ("missing_folder", "Palkanlaskenta", None, False),
+    ("missing_folder", "Palkanlaskenta/2025", None, False),
+    ("missing_folder", "Palkanlaskenta/2026", None, False),
+    ("missing_folder", "Palkanlaskenta/2027", None, False),
+    ("foreign_client_folder", "Sopimukset/1002 Toinen Oy", None, False),
+    ("misnamed_folder", "Tilinpaatos", "Tilinpäätös", False),
+    ("missing_folder", "Tilinpaatos/2026", None, False),
+    ("missing_folder", "Tilinpaatos/2027", None, False),
+    ("misnamed_folder", "Tilinpäätös_2024", "Tilinpaatos/2024", False),
+    ("misnamed_folder", "VEROTTAJA", "Verottaja", True),
+    ("unexpected_folder", "Vanhat paperit", None, False),
+    # Moved in place of the missing Kirjanpito/2027, which is therefore not reported.
+    ("misnamed_folder", "kirjanpito 2027", "Kirjanpito/2027", False),
+    ("loose_file", "lasku.pdf", "Asiakkaan aineisto/lasku.pdf", False),
+    ("misnamed_folder", "valtakirjat", "Valtakirjat", False),
+]
+
 
 def finding_rows(findings: list[DriftFinding]) -> list[tuple[str, str, str | None, bool]]:
     return [(f.kind, f.path, f.proposed, f.target_exists) for f in findings]
@@ -41,25 +62,7 @@ def finding_rows(findings: list[DriftFinding]) -> list[tuple[str, str, str | Non
 
 def test_a_messy_client_folder_yields_every_finding_exactly() -> None:
     findings = drift_for(DEFAULT_TEMPLATE, ME, MESSY, 2026, CLIENTS)
-    assert finding_rows(findings) == [
-        ("foreign_client_folder", "Kolmas 7654321-2", None, False),
-        ("loose_file", "Muistio.txt", "Asiakkaan aineisto/Muistio.txt", False),
-        ("missing_folder", "Palkanlaskenta", None, False),
-        ("missing_folder", "Palkanlaskenta/2025", None, False),
-        ("missing_folder", "Palkanlaskenta/2026", None, False),
-        ("missing_folder", "Palkanlaskenta/2027", None, False),
-        ("foreign_client_folder", "Sopimukset/1002 Toinen Oy", None, False),
-        ("misnamed_folder", "Tilinpaatos", "Tilinpäätös", False),
-        ("missing_folder", "Tilinpaatos/2026", None, False),
-        ("missing_folder", "Tilinpaatos/2027", None, False),
-        ("misnamed_folder", "Tilinpäätös_2024", "Tilinpaatos/2024", False),
-        ("misnamed_folder", "VEROTTAJA", "Verottaja", True),
-        ("unexpected_folder", "Vanhat paperit", None, False),
-        # Moved in place of the missing Kirjanpito/2027, which is therefore not reported.
-        ("misnamed_folder", "kirjanpito 2027", "Kirjanpito/2027", False),
-        ("loose_file", "lasku.pdf", "Asiakkaan aineisto/lasku.pdf", False),
-        ("misnamed_folder", "valtakirjat", "Valtakirjat", False),
-    ]
+    assert finding_rows(findings) == MESSY_FINDINGS
     assert {f.kind for f in findings} == {"missing_folder", "unexpected_folder",
                                           "misnamed_folder", "loose_file",
                                           "foreign_client_folder"}
