@@ -56,8 +56,10 @@ def connector_for(account: Account, secret: str | None) -> Connector:
 
 def sinks() -> dict[str, Sink]:
     """The sink per item kind; one drive sink serves files, folders and listings alike."""
-    drive = DriveSink()
-    return {"message": MailSink(), "flags": MailSink(), **dict.fromkeys(DRIVE_ITEM_KINDS, drive)}
+    # One mail sink for messages and flag changes: the runner hands a sink runs of items,
+    # and a flag change amid new mail then does not cut the batch in two.
+    mail, drive = MailSink(), DriveSink()
+    return {"message": mail, "flags": mail, **dict.fromkeys(DRIVE_ITEM_KINDS, drive)}
 
 
 def sync_account(factory: sessionmaker[Session], account_id: int,

@@ -289,11 +289,15 @@ class Runner:
                 flush()
                 run_sink = sink
             record = self._seen(records[item.external_id], item, counts)
-            record.deleted_at = None
-            if item.kind == record.kind:
-                record.occurred_at = item.occurred_at
+            self._live(record, item)
             run.append((record, item))
         flush()
+
+    @staticmethod
+    def _live(record: SourceRecord, item: Item) -> None:
+        record.deleted_at = None
+        if item.kind == record.kind:  # a flag change keeps the message's time
+            record.occurred_at = item.occurred_at
 
     @staticmethod
     def _seen(record: SourceRecord, item: Item, counts: StreamCounts) -> SourceRecord:
@@ -326,9 +330,7 @@ class Runner:
             if sink is not None:
                 sink.gone(session, account, record)
             return
-        record.deleted_at = None
-        if item.kind == record.kind:  # a flag change keeps the message's time
-            record.occurred_at = item.occurred_at
+        self._live(record, item)
         if sink is None:
             record.data = {"error": f"no sink for items of kind {item.kind!r}"}
             counts.errors += 1
