@@ -127,7 +127,7 @@ def _demo_drive(factory: sessionmaker[Session], data_dir: Path,
     from hub.folders.service import drift
     from hub.folders.templates import folder_settings
     from hub.staff.service import find_user_by_email
-    from workers.folders import firm_today
+    from hub.timeutil import firm_today
     from workers.sync import sync_account
 
     root = data_dir / "drive"

@@ -57,7 +57,7 @@ def _actions_table(actions: list[FolderAction], title: str) -> Table:
 @folders_app.command("check")
 def check(client: ClientOpt = None, account: AccountOpt = None) -> None:
     """Show how each client folder differs from its template (from the latest sync)."""
-    from workers.folders import firm_today
+    from hub.timeutil import firm_today
 
     found = work(lambda s: service.drift(s, None, firm_today(), account_id=account,
                                          client_id=client))
@@ -83,7 +83,7 @@ def check(client: ClientOpt = None, account: AccountOpt = None) -> None:
 @folders_app.command("plan")
 def plan(client: ClientOpt = None, account: AccountOpt = None) -> None:
     """Store the fixes for what the check finds; approvals still wanted are kept."""
-    from workers.folders import firm_today
+    from hub.timeutil import firm_today
 
     def run(session: Session) -> tuple[PlanReport, list[FolderAction]]:
         report = service.plan(session, None, firm_today(), account_id=account,

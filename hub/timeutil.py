@@ -44,3 +44,8 @@ def aware_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return None
+
+
+def firm_today(now: datetime | None = None) -> date:
+    """The firm's calendar day (at ``now``, default: now), which decides the fiscal year."""
+    return (now or datetime.now(UTC)).astimezone(firm_zone()).date()

@@ -10,7 +10,7 @@ check sees the drive as it now is rather than proposing the same fix again.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +26,7 @@ from hub.folders import service
 from hub.folders.apply import ApplyReport, Progress
 from hub.folders.models import FolderAction
 from hub.folders.writer import DriveWriter
-from hub.settings import get_settings
+from hub.timeutil import firm_today
 from workers.sync import connector_for, sync_account
 
 
@@ -38,10 +38,6 @@ def writer_for(account: Account) -> DriveWriter:
     if isinstance(connector, WebDavConnector):
         return WebDavWriter(connector)
     raise InvalidInput(f"folders cannot be changed on {account.kind} accounts", field="kind")
-
-
-def firm_today() -> date:
-    return datetime.now(get_settings().zone).date()
 
 
 def refresh(factory: sessionmaker[Session], account_ids: Collection[int]) -> None:
@@ -93,5 +89,5 @@ def _refresh_after(factory: sessionmaker[Session], applied: Collection[int]) -> 
     refresh(factory, accounts)
 
 
-__all__ = ["apply_approved", "create_client_tree", "enforce_folders", "firm_today",
+__all__ = ["apply_approved", "create_client_tree", "enforce_folders",
            "refresh", "undo", "writer_for"]

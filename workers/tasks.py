@@ -55,11 +55,9 @@ def backoff(retries: int) -> int:
 def sync_account_task(self: Task, account_id: int) -> dict[str, Any]:
     try:
         runs = sync_account(session_factory(), account_id)
-    except SyncInProgress as exc:
-        # Another worker (or the CLI) holds the lease: this run is simply not needed.
-        log.info("sync of account %s skipped: %s", account_id, exc)
-        return {"account_id": account_id, "skipped": str(exc)}
-    except NotFound as exc:
+    except (SyncInProgress, NotFound) as exc:
+        # Another worker (or the CLI) holds the lease, or the account is gone meanwhile:
+        # this run is simply not needed.
         log.info("sync of account %s skipped: %s", account_id, exc)
         return {"account_id": account_id, "skipped": str(exc)}
     except (SourceError, SourceFailed) as exc:

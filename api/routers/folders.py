@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,7 +26,7 @@ from hub.folders.schemas import (
     TemplateOut,
 )
 from hub.schemas import ListPage
-from hub.timeutil import firm_zone
+from hub.timeutil import firm_today
 from workers import folders as jobs
 
 router = APIRouter(prefix="/folders", tags=["admin: client folders"])
@@ -40,11 +39,6 @@ def _factory(request: Request) -> sessionmaker[Session]:
 
 
 FactoryDep = Annotated[sessionmaker[Session], Depends(_factory)]
-
-
-def _today(now: datetime) -> date:
-    """The firm's calendar day, which decides the fiscal year."""
-    return now.astimezone(firm_zone()).date()
 
 
 def _group_id(scope: str) -> int | None:
@@ -111,7 +105,7 @@ def get_drift(p: AdminDep, session: SessionDep, now: NowDep,
               client_id: Annotated[int | None, Query()] = None,
               account_id: Annotated[int | None, Query()] = None) -> ListPage[ClientDriftOut]:
     """How each client folder differs from its template, from the latest drive sync."""
-    found = service.drift(session, p, _today(now), account_id=account_id, client_id=client_id)
+    found = service.drift(session, p, firm_today(now), account_id=account_id, client_id=client_id)
     # Findings name a client's files: the read is on record, as reads of documents are.
     audit.record(session, actor_user_id=p.user_id, action="folders.drift_read",
                  client_id=client_id, own_transaction=True,
@@ -122,7 +116,7 @@ def get_drift(p: AdminDep, session: SessionDep, now: NowDep,
 @router.post("/plan", response_model=PlanOut)
 def plan(body: PlanIn, p: AdminDep, session: SessionDep, now: NowDep) -> PlanOut:
     """Store the fixes for the drift found now; approvals of fixes still wanted are kept."""
-    report = service.plan(session, p, _today(now), account_id=body.account_id,
+    report = service.plan(session, p, firm_today(now), account_id=body.account_id,
                           client_id=body.client_id)
     audit.record(session, actor_user_id=p.user_id, action="folders.plan",
                  detail={"account_id": body.account_id, "client_id": body.client_id,
@@ -174,5 +168,5 @@ def create_tree(body: ClientTreeIn, p: AdminDep, factory: FactoryDep,
                 now: NowDep) -> list[ActionOut]:
     """Create a client's folders from its template on a drive, its root too if missing."""
     actions, _ = jobs.create_client_tree(factory, p, body.client_id, body.account_id,
-                                          _today(now))
+                                          firm_today(now))
     return [ActionOut.model_validate(a) for a in actions]

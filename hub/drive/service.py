@@ -31,6 +31,7 @@ from hub.drive.schemas import (
 )
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
+from hub.timeline.service import shared_level
 
 
 def _client_roots(session: Session, client_id: int,
@@ -45,9 +46,7 @@ def _client_roots(session: Session, client_id: int,
 
 def files_level(principal: Principal, grant: Grant, account: Account) -> Level:
     """As for the account's timeline entries: the owner sees their drive in full."""
-    if principal.user_id == account.owner_user_id and principal.is_active:
-        return Level.FULL
-    return min(grant.level, Level.parse(account.share_level))
+    return shared_level(principal, {account.owner_user_id}, account.share_level, grant.level)
 
 
 def _subfolder(path: str) -> str:

@@ -159,11 +159,12 @@ class DriveSink:
         # files its whole subtree under itself, the shallowest removed folder winning.
         removed: dict[int, tuple[GoneRow, str]] = {}
         for row in sorted(rows, key=lambda r: len(r.path)):
-            if row.id not in removed:
-                removed[row.id] = (row, row.path if row.is_folder else row.parent)
+            if row.id in removed:
+                continue  # below a removed folder whose subtree query already took it all
+            top = row.path if row.is_folder else row.parent
+            removed[row.id] = (row, top)
             if not row.is_folder:
                 continue
-            top = removed[row.id][1]
             for below in session.execute(select(*_GONE_COLUMNS).where(
                     _ITEMS.c.account_id == account.id, _ITEMS.c.deleted_at.is_(None),
                     _ITEMS.c.path.startswith(row.path, autoescape=True),

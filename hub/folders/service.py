@@ -78,7 +78,7 @@ def plan(session: Session, principal: Principal | None, today: date, *,
     accounts = [a.id for a in drive_accounts(session, account_id)]
     settings = folder_settings(session)
     report = PlanReport(year=planning_year(today, settings.year_lead_days))
-    drifts = [d for d in check(session, today, client_id=client_id) if d.account_id in accounts]
+    drifts = check(session, today, account_id=account_id, client_id=client_id)
     wanted, report.by_hand = wanted_actions(drifts, register(session),
                                             mapped_roots(session), template_book(session),
                                             settings.auto_create)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
@@ -26,18 +27,24 @@ KINDS = ("note", "message", "file_activity", "task")
 _MENTION = re.compile(r"(?<![\w.@])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)", re.UNICODE)
 
 
+def shared_level(principal: Principal, owners: Collection[int], share_level: str | None,
+                 client_level: Level) -> Level:
+    """Whoever's own mailbox or drive holds a source sees it in full; everyone else sees at
+    most what its owners share (an account's share level)."""
+    if principal.user_id in owners:
+        return Level.FULL
+    return min(client_level, Level.parse(share_level or "full"))
+
+
 def entry_level(entry: TimelineEntry, client_level: Level, principal: Principal) -> Level:
-    """The level for one entry: whoever's own mailbox or drive holds its source sees it in
-    full; a private entry is shown only to them and to those they named; everyone else
-    sees at most what the source's owners share (an account's share level)."""
+    """The level for one entry, as :func:`shared_level`; a private entry is shown only to
+    its owners and to those they named."""
     owners = set(entry.owner_ids or [])
     if entry.owner_user_id is not None:
         owners.add(entry.owner_user_id)
-    if principal.user_id in owners:
-        return Level.FULL
-    if entry.is_private and principal.user_id not in (entry.private_to or []):
+    if entry.is_private and principal.user_id not in owners | set(entry.private_to or []):
         return Level.NONE
-    return min(client_level, Level.parse(entry.share_level or "full"))
+    return shared_level(principal, owners, entry.share_level, client_level)
 
 
 def project(entry: TimelineEntry, level: Level) -> TimelineEntryOut:
