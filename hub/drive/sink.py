@@ -33,6 +33,7 @@ from hub.drive.roots import RootMap, root_map
 from hub.drive.rows import change_of, differs, is_entry, row_of
 from hub.sync.models import SourceRecord
 from hub.sync.protocol import Item
+from hub.sync.records import Record
 
 KINDS = ("file", "folder", "listing")
 _CHUNK = 500
@@ -58,14 +59,14 @@ class DriveSink:
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self.clock = clock
 
-    def apply(self, session: Session, account: Account, record: SourceRecord,
+    def apply(self, session: Session, account: Account, record: Record,
               item: Item) -> bool:
         return self.apply_many(session, account, [(record, item)]) == 0
 
     def apply_many(self, session: Session, account: Account,
-                   pairs: list[tuple[SourceRecord, Item]]) -> int:
+                   pairs: list[tuple[Record, Item]]) -> int:
         """Apply live items; returns how many were kept raw because they made no sense."""
-        entries: list[tuple[SourceRecord, Item]] = []
+        entries: list[tuple[Record, Item]] = []
         listings: dict[str, set[str]] = {}
         unparsed = 0
         for record, item in pairs:
@@ -86,7 +87,7 @@ class DriveSink:
             self._sweep(session, account, listings)
         return unparsed
 
-    def gone(self, session: Session, account: Account, record: SourceRecord) -> None:
+    def gone(self, session: Session, account: Account, record: Record) -> None:
         if record.kind not in ("file", "folder"):
             return  # a listing marker is no entry of the index
         where = (_ITEMS.c.id == record.target_id if record.target_id is not None
@@ -99,7 +100,7 @@ class DriveSink:
     # -- upsert ------------------------------------------------------------------------
 
     def _upsert(self, session: Session, account: Account,
-                pairs: list[tuple[SourceRecord, Item]]) -> None:
+                pairs: list[tuple[Record, Item]]) -> None:
         now = buffer(session, self.clock).now
         roots = root_map(session, account)
         latest = {item.external_id: (record, row_of(item)) for record, item in pairs}

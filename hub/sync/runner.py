@@ -14,20 +14,22 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
 from hub.db import utcnow
 from hub.errors import Conflict
-from hub.sync.models import SourceRecord, SyncCursor, SyncLease, SyncRun
+from hub.sync import records
+from hub.sync.models import SyncCursor, SyncLease, SyncRun
 from hub.sync.protocol import Checkpoint, Connector, CursorInvalidated, Item, SourceError
+from hub.sync.records import Record
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=15)
@@ -40,11 +42,11 @@ class SyncInProgress(Conflict):
 class Sink(Protocol):
     """Turns stored source records of one kind into domain rows."""
 
-    def apply(self, session: Session, account: Account, record: SourceRecord,
+    def apply(self, session: Session, account: Account, record: Record,
               item: Item) -> bool:
         """Apply the item; return False when it was kept raw because it did not parse."""
 
-    def gone(self, session: Session, account: Account, record: SourceRecord) -> None:
+    def gone(self, session: Session, account: Account, record: Record) -> None:
         """The source no longer has the item; the hub keeps its copy, marked."""
 
 
@@ -55,7 +57,7 @@ class BatchSink(Sink, Protocol):
     and both must leave the same rows."""
 
     def apply_many(self, session: Session, account: Account,
-                   pairs: list[tuple[SourceRecord, Item]]) -> int:
+                   pairs: list[tuple[Record, Item]]) -> int:
         """Apply every (record, item) in order; return how many were kept unparsed."""
 
 
@@ -109,13 +111,24 @@ class Runner:
 
     def run(self, account_id: int, connector: Connector,
             progress: Progress | None = None) -> list[SyncRun]:
+        with self.leased(account_id) as holder:
+            return self.run_streams(account_id, connector, holder, progress)
+
+    @contextmanager
+    def leased(self, account_id: int) -> Iterator[str]:
+        """Hold the account's lease for the block (what else belongs to its sync - filing
+        what the fetch brought - runs inside it too); yields the holder's name."""
         holder = _holder()
         acquire_lease(self.factory, account_id, holder)
         try:
-            return [self._run_stream(account_id, connector, stream, holder, progress)
-                    for stream in list(connector.streams())]
+            yield holder
         finally:
             release_lease(self.factory, account_id, holder)
+
+    def run_streams(self, account_id: int, connector: Connector, holder: str,
+                    progress: Progress | None = None) -> list[SyncRun]:
+        return [self._run_stream(account_id, connector, stream, holder, progress)
+                for stream in list(connector.streams())]
 
     def _run_stream(self, account_id: int, connector: Connector, stream: str, holder: str,
                     progress: Progress | None) -> SyncRun:
@@ -160,14 +173,14 @@ class Runner:
         with self.factory() as session:
             account = session.get(Account, account_id)
             assert account is not None
-            stale = session.scalars(select(SourceRecord).where(
-                SourceRecord.account_id == account_id, SourceRecord.stream == stream,
-                SourceRecord.deleted_at.is_(None), SourceRecord.updated_at < since))
+            stale = records.where_stale(session.connection(), account_id, stream, since)
             for record in stale:
                 record.deleted_at = utcnow()
                 sink = self.sinks.get(record.kind)
                 if sink is not None:
                     sink.gone(session, account, record)
+            session.flush()
+            records.save(session.connection(), stale)
             session.commit()
 
     def _cursor(self, account_id: int, stream: str) -> dict[str, Any] | None:
@@ -222,12 +235,16 @@ class Runner:
                 try:
                     account = session.get(Account, account_id)
                     assert account is not None
-                    records = self._records(session, account_id, stream, batch)
+                    now = utcnow()
+                    found = records.for_batch(session.connection(), account_id, stream, batch,
+                                              now, self._initial)
                     if careful:
                         for item in batch:
-                            self._store(session, account, records, item, tally, careful)
+                            self._store(session, account, found, item, tally, careful)
                     else:
-                        self._store_fast(session, account, records, batch, tally)
+                        self._store_fast(session, account, found, batch, tally)
+                    session.flush()
+                    records.save(session.connection(), found.values(), seen=now)
                     if cursor is not None:
                         self._save_cursor(account_id, stream, cursor, session)
                     lease = session.get(SyncLease, account_id)
@@ -247,31 +264,16 @@ class Runner:
                 counts.newest = tally.newest
             return
 
-    @staticmethod
-    def _records(session: Session, account_id: int, stream: str,
-                 batch: list[Item]) -> dict[str, SourceRecord]:
-        """The batch's existing records in one query, and new ones for the rest."""
-        ids = list(dict.fromkeys(item.external_id for item in batch))
-        found: dict[str, SourceRecord] = {}
-        for start in range(0, len(ids), 500):
-            found.update((r.external_id, r) for r in session.scalars(select(SourceRecord).where(
-                SourceRecord.account_id == account_id, SourceRecord.stream == stream,
-                SourceRecord.external_id.in_(ids[start:start + 500]))))
-        for item in batch:
-            if item.external_id not in found:
-                found[item.external_id] = SourceRecord(
-                    account_id=account_id, stream=stream, external_id=item.external_id,
-                    kind=item.kind, occurred_at=item.occurred_at)
-                session.add(found[item.external_id])
-        session.flush()
-        return found
+    def _initial(self, item: Item) -> dict[str, Any]:
+        """What the item's sink keeps of it on its record, written with the record."""
+        keep = getattr(self.sinks.get(item.kind), "record_data", None)
+        return dict(keep(item)) if callable(keep) else {}
 
-    def _store_fast(self, session: Session, account: Account,
-                    records: dict[str, SourceRecord], batch: list[Item],
-                    counts: StreamCounts) -> None:
+    def _store_fast(self, session: Session, account: Account, found: dict[str, Record],
+                    batch: list[Item], counts: StreamCounts) -> None:
         """Runs of items for a sink that takes batches go to it together; the rest, and
         every deletion, one by one - in the order the source gave them."""
-        run: list[tuple[SourceRecord, Item]] = []
+        run: list[tuple[Record, Item]] = []
         run_sink: BatchSink | None = None
 
         def flush() -> None:
@@ -283,36 +285,37 @@ class Runner:
             sink = self.sinks.get(item.kind)
             if item.deleted or not isinstance(sink, BatchSink):
                 flush()
-                self._store(session, account, records, item, counts, careful=False)
+                self._store(session, account, found, item, counts, careful=False)
                 continue
             if sink is not run_sink:
                 flush()
                 run_sink = sink
-            record = self._seen(records[item.external_id], item, counts)
+            record = self._seen(found[item.external_id], item, counts)
             self._live(record, item)
             run.append((record, item))
         flush()
 
     @staticmethod
-    def _live(record: SourceRecord, item: Item) -> None:
+    def _live(record: Record, item: Item) -> None:
         record.deleted_at = None
         if item.kind == record.kind:  # a flag change keeps the message's time
             record.occurred_at = item.occurred_at
 
     @staticmethod
-    def _seen(record: SourceRecord, item: Item, counts: StreamCounts) -> SourceRecord:
-        record.updated_at = utcnow()  # seen in this run (see _sweep)
+    def _seen(record: Record, item: Item, counts: StreamCounts) -> Record:
         counts.items += 1
         if counts.newest is None or item.occurred_at > counts.newest:
             counts.newest = item.occurred_at
         return record
 
-    def _store(self, session: Session, account: Account, records: dict[str, SourceRecord],
+    def _store(self, session: Session, account: Account, found: dict[str, Record],
                item: Item, counts: StreamCounts, careful: bool) -> None:
-        record = self._seen(records[item.external_id], item, counts)
+        record = self._seen(found[item.external_id], item, counts)
         if not careful:
             self._apply(session, account, record, item, counts)
             return
+        before = (record.kind, record.occurred_at, record.target_id, record.deleted_at,
+                  dict(record.data))
         try:
             with session.begin_nested():
                 self._apply(session, account, record, item, counts)
@@ -320,9 +323,12 @@ class Runner:
             log.warning("item %s of account %s failed: %s", item.external_id, account.id,
                         exc.__class__.__name__)
             counts.errors += 1
+            # What the sink set on the record went with the savepoint.
+            (record.kind, record.occurred_at, record.target_id, record.deleted_at,
+             record.data) = before
             record.data = {"error": f"{exc.__class__.__name__}: {exc}"[:2000]}
 
-    def _apply(self, session: Session, account: Account, record: SourceRecord, item: Item,
+    def _apply(self, session: Session, account: Account, record: Record, item: Item,
                counts: StreamCounts) -> None:
         sink = self.sinks.get(item.kind)
         if item.deleted:

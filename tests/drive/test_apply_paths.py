@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from hub.accounts.models import Account
 from hub.drive.models import DriveItem
 from hub.drive.sink import DriveSink
+from hub.sync import records
 from hub.sync.models import SourceRecord, SyncRun
 from hub.sync.protocol import Item
-from hub.sync.runner import Runner
+from hub.sync.records import Record
 from hub.timeline.models import TimelineEntry
 from tests.drive.conftest import Clock, add_account, client
 
@@ -78,10 +79,15 @@ BATCHES: list[list[Item]] = [
 ]
 
 
+def _records(session: Session, account: Account, batch: list[Item]) -> dict[str, Record]:
+    return records.for_batch(session.connection(), account.id, "drive", batch, NOW,
+                             lambda item: {})
+
+
 def careful(session: Session, sink: DriveSink, account: Account, batch: list[Item]) -> None:
-    records = Runner._records(session, account.id, "drive", batch)
+    found = _records(session, account, batch)
     for item in batch:
-        record = records[item.external_id]
+        record = found[item.external_id]
         with session.begin_nested():
             if item.deleted:
                 record.deleted_at = record.deleted_at or NOW
@@ -89,14 +95,15 @@ def careful(session: Session, sink: DriveSink, account: Account, batch: list[Ite
             else:
                 record.deleted_at = None
                 assert sink.apply(session, account, record, item)
+    records.save(session.connection(), found.values())
     session.commit()
 
 
 def fast(session: Session, sink: DriveSink, account: Account, batch: list[Item],
          deletes_first: bool) -> None:
-    records = Runner._records(session, account.id, "drive", batch)
-    live = [(records[i.external_id], i) for i in batch if not i.deleted]
-    dead = [records[i.external_id] for i in batch if i.deleted]
+    found = _records(session, account, batch)
+    live = [(found[i.external_id], i) for i in batch if not i.deleted]
+    dead = [found[i.external_id] for i in batch if i.deleted]
 
     def gone() -> None:
         for record in dead:
@@ -110,6 +117,7 @@ def fast(session: Session, sink: DriveSink, account: Account, batch: list[Item],
     assert sink.apply_many(session, account, live) == 0
     if not deletes_first:
         gone()
+    records.save(session.connection(), found.values())
     session.commit()
 
 
@@ -183,10 +191,11 @@ def test_item_by_item_and_set_based_agree(session, owner):
 def test_items_that_are_no_drive_entry_are_kept_raw(session, owner):
     account = add_account(session, owner, "local", {"path": "x"})
     batch = [Item("drive", "/odd", "file", NOW, {}), entry("ok.txt")]
-    records = Runner._records(session, account.id, "drive", batch)
+    found = _records(session, account, batch)
     sink = DriveSink(Clock(NOW))
-    pairs = [(records[i.external_id], i) for i in batch]
+    pairs = [(found[i.external_id], i) for i in batch]
     assert sink.apply_many(session, account, pairs) == 1
-    assert "not a drive entry" in records["/odd"].data["error"]
+    assert "not a drive entry" in found["/odd"].data["error"]
+    records.save(session.connection(), found.values())
     session.commit()
     assert session.scalars(select(DriveItem.path)).all() == ["ok.txt"]
