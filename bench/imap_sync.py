@@ -1,4 +1,4 @@
-"""IMAP initial and no-change sync: Client Hub beside mbsync and offlineimap.
+"""IMAP initial and no-change sync: Client Hub beside mbsync, mbsync + notmuch, offlineimap.
 
 Run by hand (it prints figures, it asserts nothing)::
 
@@ -14,6 +14,14 @@ changed. Each sync runs in a child process of its own; wall time is the child's 
 life (start-up included, for every tool alike) and peak RSS is the child's own VmHWM
 (see :func:`measured`). Client Hub syncs into a fresh SQLite file; its in-process sync time is
 shown too.
+
+A Client Hub sync has two stages, both in the one child: the fetch stores every message's
+bytes and the cursor (what mbsync does: the mail is then safe in the hub, the server
+connection closed), and filing parses, threads and matches it into the client timelines.
+"fetched" is the child's wall time up to the end of the fetch (the rest of its life
+subtracted, so start-up counts and so does the exit); "timeline" is its whole wall time.
+mbsync + ``notmuch new`` (fetch, then parse, thread and index) is the peer that does both
+stages; mbsync alone is the peer for the fetch.
 """
 
 from __future__ import annotations
@@ -39,9 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET_INITIAL_VS_MBSYNC = 2.0
 TARGET_RESYNC_GROWTH = 1.2
 TARGET_RSS_MB = 250.0
+NOTMUCH_ROW = "mbsync + notmuch new"
 
 INSTALL_HINTS = {
     "mbsync": "apt-get install isync",
+    "notmuch": "apt-get install notmuch",
     "offlineimap": "apt-get install offlineimap3",
 }
 
@@ -170,6 +180,10 @@ class Run:
     ok: bool
     note: str = ""
     inproc: float | None = None
+    #: Client Hub: the wall time until its fetch was done (filing follows), and the
+    #: in-process part of it.
+    fetched: float | None = None
+    fetch_inproc: float | None = None
 
 
 def measured(argv: list[str], *, timeout: float, env: dict[str, str] | None = None,
@@ -183,8 +197,10 @@ def measured(argv: list[str], *, timeout: float, env: dict[str, str] | None = No
         while True:
             # ru_maxrss from wait4 is no use here: Linux carries the forking parent's
             # high-water mark across exec. VmHWM of the child's own address space is
-            # what it used; polled, so growth in its last few ms may be missed.
-            hwm_kb = max(hwm_kb, _vm_hwm_kb(proc.pid))
+            # what it used; polled, so growth in its last few ms may be missed. A child
+            # with worker processes (Client Hub's parse workers) is counted with them:
+            # the largest sum of the whole tree's resident sets seen.
+            hwm_kb = max(hwm_kb, _vm_hwm_kb(proc.pid), _tree_rss_kb(proc.pid))
             pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -214,6 +230,25 @@ def _vm_hwm_kb(pid: int) -> int:
     except (OSError, ValueError):
         pass
     return 0
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident set of a process and all its descendants now."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", "rb") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def count_maildir(path: Path) -> int:
@@ -266,6 +301,7 @@ def hub_child(url: str, account_id: int, profile: str | None) -> None:
     engine = make_engine(url)
     factory = make_session_factory(engine)
     start = time.perf_counter()
+    began = datetime.now(UTC)
     if profile:
         import cProfile
 
@@ -275,10 +311,14 @@ def hub_child(url: str, account_id: int, profile: str | None) -> None:
     else:
         runs = sync_account(factory, account_id)
     elapsed = time.perf_counter() - start
+    filing = next((r for r in runs if r.stream == "filing"), None)
     with factory() as session:
         count = session.scalar(select(func.count()).select_from(MailMessage))
+    fetch_inproc = (filing.started_at - began).total_seconds() if filing else elapsed
+    after_fetch = (datetime.now(UTC) - filing.started_at).total_seconds() if filing else 0.0
     print(json.dumps({"elapsed": elapsed, "messages": count, "vm_hwm_kb": _vm_hwm_kb(os.getpid()),
-                      "runs": [[r.stream, r.status, r.message] for r in runs]}))
+                      "fetch_inproc": fetch_inproc, "after_fetch": after_fetch,
+                      "runs": [[r.stream, r.status, r.message, r.items] for r in runs]}))
 
 
 def run_hub(url: str, account_id: int, n: int, timeout: float,
@@ -293,6 +333,8 @@ def run_hub(url: str, account_id: int, n: int, timeout: float,
         run.ok, run.note = False, (run.note or "no result") + ": " + text[-300:]
         return run
     run.inproc = info["elapsed"]
+    run.fetched = max(0.0, run.wall - info["after_fetch"])
+    run.fetch_inproc = info["fetch_inproc"]
     bad = [r for r in info["runs"] if r[1] not in ("ok", "resynced")]
     if bad or info["messages"] != n:
         run.ok = False
@@ -348,6 +390,44 @@ def run_mbsync(workdir: Path, user, n: int, fsync: bool, timeout: float) -> tupl
             run.note += " " + text[-300:].strip()
         runs.append(run)
     return runs[0], runs[1]
+
+
+# notmuch ---------------------------------------------------------------------------
+
+def run_notmuch(workdir: Path, maildir: Path, n: int, timeout: float) -> tuple[Run, Run]:
+    """``notmuch new`` over the Maildir mbsync wrote: parse, thread and index every
+    message (Xapian), then once more with nothing new."""
+    cfg = workdir / "notmuch-config"
+    cfg.write_text(f"""\
+[database]
+path={maildir}
+[user]
+name=Bench
+primary_email=bench@{FIRM}
+[new]
+tags=inbox;
+ignore=.mbsyncstate;.uidvalidity;.mbsyncstate.journal;.mbsyncstate.new
+[maildir]
+synchronize_flags=false
+""", encoding="utf-8")
+    env = {**os.environ, "NOTMUCH_CONFIG": str(cfg)}
+    runs = []
+    for _ in range(2):
+        run, text = measured(["notmuch", "new", "--quiet"], timeout=timeout, env=env)
+        count = subprocess.run(["notmuch", "count", "*"], env=env, capture_output=True,
+                               text=True, check=False).stdout.strip()
+        if run.ok and count != str(n):
+            run.ok, run.note = False, f"{count} of {n} messages indexed"
+        if not run.ok:
+            run.note += " " + text[-300:].strip()
+        runs.append(run)
+    return runs[0], runs[1]
+
+
+def after(first: Run, then: Run) -> Run:
+    """One tool run after another, as one."""
+    return Run(first.wall + then.wall, max(first.rss_mb, then.rss_mb), first.ok and then.ok,
+               "; ".join(x for x in (first.note, then.note) if x))
 
 
 # offlineimap -----------------------------------------------------------------------
@@ -410,47 +490,69 @@ class Row:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+FETCHERS = ("mbsync (FSync no)", "mbsync (fsync)", "offlineimap")
+
+
 def print_table(rows: list[Row], seeding: dict[int, str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="IMAP sync, one INBOX on a local Dovecot (plain IMAP, 127.0.0.1)")
-    for col in ("tool", "N", "initial s", "msgs/s", "(in-proc s)", "no-change s",
-                "(in-proc s)", "peak RSS MB", "note"):
+    for col in ("tool", "N", "fetched s", "msgs/s", "timeline s", "msgs/s", "(in-proc s)",
+                "no-change s", "(in-proc s)", "peak RSS MB", "note"):
         table.add_column(col, justify="left" if col in ("tool", "note") else "right")
+
+    def rate(n: int, seconds: float | None, ok: bool) -> str:
+        return f"{n / seconds:,.0f}" if ok and seconds else ""
+
     for r in rows:
         rss = max(r.initial.rss_mb, r.resync.rss_mb)
+        fetched = r.initial.fetched if r.tool == "Client Hub" else (
+            r.initial.wall if r.tool in FETCHERS else None)
+        timeline = r.initial.wall if r.tool in ("Client Hub", NOTMUCH_ROW) else None
         table.add_row(
-            r.tool, f"{r.n:,}", f"{r.initial.wall:.2f}",
-            f"{r.n / r.initial.wall:,.0f}" if r.initial.ok else "-",
+            r.tool, f"{r.n:,}", f"{fetched:.2f}" if fetched is not None else "",
+            rate(r.n, fetched, r.initial.ok),
+            f"{timeline:.2f}" if timeline is not None else "", rate(r.n, timeline, r.initial.ok),
             f"{r.initial.inproc:.2f}" if r.initial.inproc is not None else "",
             f"{r.resync.wall:.2f}",
             f"{r.resync.inproc:.2f}" if r.resync.inproc is not None else "",
             f"{rss:.0f}",
             "; ".join(x for x in (r.initial.note, r.resync.note) if x)[:120])
-    console = Console(width=160)
+    console = Console(width=180)
     console.print(table)
     for n, how in seeding.items():
         console.print(f"seeding N={n:,}: {how}")
 
     hub = {r.n: r for r in rows if r.tool == "Client Hub"}
     fast = {r.n: r for r in rows if r.tool == "mbsync (FSync no)"}
-    targets = Table(title="Client Hub against its targets")
+    indexed = {r.n: r for r in rows if r.tool == NOTMUCH_ROW}
+    targets = Table(title="Client Hub against its targets (and beside the peers that also "
+                          "index)")
     for col in ("check", "figure", "target", "verdict"):
         targets.add_column(col)
 
     def verdict(ok: bool) -> str:
         return "[green]PASS[/]" if ok else "[red]MISS[/]"
 
+    def ratio_row(label: str, ours: float | None, peer: Row | None, target: float | None
+                  ) -> None:
+        if ours is None or peer is None or not peer.initial.ok:
+            targets.add_row(label, "n/a", "", "n/a")
+            return
+        ratio = ours / peer.initial.wall
+        targets.add_row(label, f"{ratio:.2f}x",
+                        f"<= {target:.1f}x" if target else "(no target)",
+                        verdict(ratio <= target) if target else "")
+
     for n, r in sorted(hub.items()):
-        if n in fast and fast[n].initial.ok and r.initial.ok:
-            ratio = r.initial.wall / fast[n].initial.wall
-            targets.add_row(f"initial / mbsync(FSync no) initial, N={n:,}", f"{ratio:.2f}x",
-                            f"<= {TARGET_INITIAL_VS_MBSYNC:.1f}x",
-                            verdict(ratio <= TARGET_INITIAL_VS_MBSYNC))
-        else:
-            targets.add_row(f"initial / mbsync(FSync no) initial, N={n:,}", "n/a",
-                            f"<= {TARGET_INITIAL_VS_MBSYNC:.1f}x", "n/a")
+        ok = r.initial.ok
+        ratio_row(f"fetched / mbsync(FSync no), N={n:,}", r.initial.fetched if ok else None,
+                  fast.get(n), TARGET_INITIAL_VS_MBSYNC)
+        ratio_row(f"timeline / mbsync(FSync no) + notmuch new, N={n:,}",
+                  r.initial.wall if ok else None, indexed.get(n), None)
+        ratio_row(f"timeline / mbsync(FSync no), N={n:,}", r.initial.wall if ok else None,
+                  fast.get(n), None)
     if len(hub) >= 2:
         lo, hi = min(hub), max(hub)
         ratio = hub[hi].resync.wall / hub[lo].resync.wall
@@ -482,8 +584,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="N=2000 only, a smoke run")
     ap.add_argument("--seed", choices=("maildir", "imap"), default="maildir",
                     help="fill the mailbox by writing Maildir files (default) or MULTIAPPEND")
-    ap.add_argument("--tools", default="hub,mbsync,mbsync-fsync,offlineimap",
-                    help="which to run (default all: hub,mbsync,mbsync-fsync,offlineimap)")
+    ap.add_argument("--tools", default="hub,mbsync,mbsync-fsync,notmuch,offlineimap",
+                    help="which to run (default all: hub,mbsync,mbsync-fsync,notmuch,"
+                         "offlineimap; notmuch indexes what mbsync (FSync no) fetched)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per sync run")
     ap.add_argument("--profile-dir", help="write a cProfile of each Client Hub sync here")
     ap.add_argument("--child", nargs=2, metavar=("URL", "ACCOUNT"), help=argparse.SUPPRESS)
@@ -501,7 +604,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sizes = [2000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     tools = {t.strip() for t in args.tools.split(",")}
-    missing = [t for t in ("mbsync", "offlineimap") if shutil.which(t) is None]
+    missing = [t for t in ("mbsync", "notmuch", "offlineimap") if shutil.which(t) is None]
     for tool in missing:
         print(f"!! {tool} is not installed: skipped. Install it with: {INSTALL_HINTS[tool]}")
     if args.profile_dir:
@@ -551,6 +654,14 @@ def main(argv: list[str] | None = None) -> None:
                             print(f"  {name} initial {first.wall:.2f}s, "
                                   f"no-change {again.wall:.2f}s", flush=True)
                             rows.append(Row(name, n, first, again))
+                            if key == "mbsync" and "notmuch" in tools \
+                                    and "notmuch" not in missing:
+                                index, reindex = run_notmuch(work / key, work / key / "maildir",
+                                                             n, args.timeout)
+                                print(f"  notmuch new initial {index.wall:.2f}s, "
+                                      f"no-change {reindex.wall:.2f}s", flush=True)
+                                rows.append(Row(NOTMUCH_ROW, n, after(first, index),
+                                                after(again, reindex)))
                 if "offlineimap" not in missing and "offlineimap" in tools:
                     first, again = run_offlineimap(work / "offlineimap", user, n, args.timeout)
                     print(f"  offlineimap initial {first.wall:.2f}s, "

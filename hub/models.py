@@ -18,6 +18,7 @@ from hub.drive.models import ClientRoot, DriveItem
 from hub.folders.models import FolderAction, FolderSettings, GroupFolderTemplate
 from hub.mail.models import (
     MailCopy,
+    MailInbound,
     MailMessage,
     MailParticipant,
     MailRaw,
@@ -48,6 +49,7 @@ __all__ = [
     "FolderSettings",
     "GroupFolderTemplate",
     "MailCopy",
+    "MailInbound",
     "MailMessage",
     "MailParticipant",
     "MailRaw",

@@ -7,6 +7,7 @@ missing or left at a known default, because tokens and (later) account secrets d
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     sync_interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
     #: The hour (firm time zone) of the daily folder enforcement.
     folders_enforce_hour: int = Field(default=2, ge=0, le=23)
+    #: Processes that parse fetched mail while it is filed (0: parse in the syncing
+    #: process). A large first sync uses them; a routine one files too little to.
+    parse_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0,
+                               le=64)
 
     @field_validator("time_zone")
     @classmethod

@@ -15,13 +15,17 @@ from hub.drive.roots import DRIVE_KINDS, recalculate
 from hub.drive.sink import KINDS as DRIVE_ITEM_KINDS
 from hub.drive.sink import DriveSink
 from hub.errors import InvalidInput, NotFound
+from hub.mail.filing import Filing
 from hub.mail.ingest import MailSink
+from hub.settings import get_settings
 from hub.sync.models import SyncRun
 from hub.sync.protocol import Connector
 from hub.sync.runner import Runner, Sink
 
 #: The account kinds :func:`connector_for` can build a connector for.
 SYNCABLE_KINDS = ("mail_archive", "imap", "local", "webdav")
+#: The kinds whose fetch leaves mail to be filed.
+MAIL_KINDS = ("mail_archive", "imap")
 
 
 def connector_for(account: Account, secret: str | None) -> Connector:
@@ -62,16 +66,30 @@ def sinks() -> dict[str, Sink]:
     return {"message": mail, "flags": mail, **dict.fromkeys(DRIVE_ITEM_KINDS, drive)}
 
 
+def filing(factory: sessionmaker[Session]) -> Filing:
+    """Filing of fetched mail, with the shared mail parser, in worker processes where
+    the settings allow them."""
+    from connectors.mail.parse import parse_to_dict
+
+    return Filing(factory, parse_to_dict, workers=get_settings().parse_workers)
+
+
 def sync_account(factory: sessionmaker[Session], account_id: int,
                  progress: Callable[[str, int], None] | None = None) -> list[SyncRun]:
+    """Fetch every stream of the account, then file the mail the fetch brought (and any
+    an earlier run left waiting), all under the account's lease."""
     with factory() as session:
         account = session.get(Account, account_id)
         if account is None:
             raise NotFound(f"no account with id {account_id}")
         kind = account.kind
         connector = connector_for(account, reveal_secret(account))
+    runner = Runner(factory, sinks())
     try:
-        runs = Runner(factory, sinks()).run(account_id, connector, progress)
+        with runner.leased(account_id) as holder:
+            runs = runner.run_streams(account_id, connector, holder, progress)
+            if kind in MAIL_KINDS:
+                runs.append(filing(factory).run(account_id, progress))
     finally:
         close = getattr(connector, "close", None)
         if callable(close):

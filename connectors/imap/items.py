@@ -3,7 +3,9 @@
 Three shapes share one key, ``external_id = "<uidvalidity>:<uid>"`` in stream
 ``mail:<folder>``:
 
-* ``kind="message"``: the message itself (raw bytes, parsed fields, flags, size).
+* ``kind="message"``: the message itself (raw bytes, flags, size, INTERNALDATE). The
+  connector does not parse it: the hub files it after the fetch, so the connection is
+  held only as long as reading takes.
 * ``kind="flags"``: only ``data["flags"]`` changed. The hub sets the stored message's
   flags from it and leaves everything else (raw, parsed, occurred_at) as it was; it is
   never stored as an item of its own. ``occurred_at`` is when the change was seen.
@@ -18,7 +20,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.mail.parse import parse_message
 from hub.sync.protocol import Item
 
 # \Recent belongs to one session, not to the message: it would look like a flag change
@@ -52,17 +53,13 @@ def message_item(
     internaldate = fetched.get(b"INTERNALDATE")
     if isinstance(internaldate, datetime) and internaldate.tzinfo is None:
         internaldate = internaldate.replace(tzinfo=UTC)
-    parsed = parse_message(raw_bytes) if raw_bytes is not None else None
-    occurred_at: datetime | None = None
-    if parsed is not None and parsed.date is not None and parsed.date.tzinfo is not None:
-        occurred_at = parsed.date
-    if occurred_at is None and isinstance(internaldate, datetime):
-        occurred_at = internaldate
+    # When the server received it: the Date header, read at filing, says when it was sent.
+    occurred_at = internaldate if isinstance(internaldate, datetime) else datetime.now(UTC)
     return Item(
         stream=stream,
         external_id=external_id(uidvalidity, uid),
         kind="message",
-        occurred_at=occurred_at or datetime.now(UTC),
+        occurred_at=occurred_at,
         data={
             "folder": folder,
             "uid": uid,
@@ -73,7 +70,6 @@ def message_item(
             if isinstance(internaldate, datetime) else None,
             "raw": raw_bytes,
             "headers_only": headers_only,
-            "parsed": parsed.as_dict() if parsed is not None else None,
         },
     )
 

@@ -6,8 +6,9 @@ with a message a user can act on; network failures are retryable, refusals are n
 Three commands go past imapclient's ``fetch``/``search`` to imaplib (imapclient's
 ``_imap``), because imapclient cannot express them: ``UID FETCH`` over a range with
 modifiers (its ``fetch`` insists on explicit UIDs), the ``VANISHED`` answers QRESYNC adds,
-and ESEARCH's compact ``UID SEARCH RETURN (ALL)``. imapclient's own parser still reads
-the FETCH answers.
+and ESEARCH's compact ``UID SEARCH RETURN (ALL)``. FETCH answers are read by
+:mod:`connectors.imap.fetch`, which falls back to imapclient's parser for any shape it
+does not know.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import LoginError
-from imapclient.response_parser import parse_fetch_response
 
+from connectors.imap.fetch import parse_fetch
 from connectors.imap.uidset import UidSet
 from hub.sync.protocol import SourceError
 
@@ -190,7 +191,7 @@ class ImapSession:
         # Keyed by sequence number first: an unsolicited FETCH (another session changed a
         # flag) may carry no UID, and must not be taken for the message whose UID equals
         # its sequence number.
-        parsed = parse_fetch_response(data, False, False)
+        parsed = parse_fetch(data)
         return {int(v[b"UID"]): v for v in parsed.values() if b"UID" in v}, vanished
 
     def search(self, criteria: Sequence[str]) -> UidSet:

@@ -7,16 +7,16 @@ in memory (replies to messages earlier in the same batch included), matches clie
 the directory in memory, and writes threads, messages, raw bytes, participants, thread
 keys, copies, links and timeline entries with one multi-row INSERT per table.
 
-What this path does not decide, it hands back to the one-message path of
-:class:`hub.mail.ingest.MailSink` after the batch is written: flag changes, records seen
-before, messages whose key is already stored (a colleague's copy) and a second copy of a
-key within the batch. The result must equal applying every item one by one in order
+What this path does not decide, it hands back to the one-copy path
+(:func:`hub.mail.arrival.file_one`) after the batch is written: copies filed before,
+messages whose key is already stored (a colleague's copy) and a second copy of a key
+within the batch. The result must equal filing every copy one by one in order
 (``tests/mail`` checks that); only thread ids may be numbered differently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,13 +25,13 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
-from hub.mail.fields import message_columns
+from hub.mail.arrival import Arrival
+from hub.mail.fields import message_columns, references, unique_people
 from hub.mail.matching import Directory, clients_for, entry_values
 from hub.mail.models import (
     MailCopy,
     MailMessage,
     MailParticipant,
-    MailRaw,
     MailThread,
     MailThreadKey,
     MessageClientLink,
@@ -42,22 +42,15 @@ from hub.mail.threading import (
     needs_subject_fallback,
     subject_key,
 )
-from hub.sync.models import SourceRecord
-from hub.sync.protocol import Item
 from hub.timeline.models import TimelineEntry
 
 _CHUNK = 500  # bound parameters per IN (...) stay well under every driver's limit
 
-Pair = tuple[SourceRecord, Item]
-
 
 @dataclass(slots=True)
 class NewMessage:
-    record: SourceRecord
-    item: Item
+    arrival: Arrival
     key: str
-    digest: str
-    raw: bytes
     parsed: dict[str, Any]
     people: list[tuple[str, str, str]]
     refs: list[str]
@@ -65,6 +58,13 @@ class NewMessage:
     subject: str
     node: int = 0
     message_id: int = 0
+
+    @classmethod
+    def of(cls, arrival: Arrival) -> NewMessage:
+        parsed = arrival.parsed
+        return cls(arrival=arrival, key=arrival.key, parsed=parsed,
+                   people=unique_people(parsed), refs=references(parsed),
+                   sent_at=arrival.sent_at, subject=parsed.get("subject") or "")
 
 
 @dataclass
@@ -96,22 +96,23 @@ class _Threads:
         return roots[0]
 
 
-def ingest(session: Session, account: Account, pairs: list[Pair], directory: Directory,
-           prepare: Callable[[SourceRecord, Item], NewMessage | None]) -> list[Pair]:
-    """Write the batch's new messages; return the pairs left to the one-by-one path."""
+def ingest(session: Session, account: Account, arrivals: list[Arrival],
+           directory: Directory) -> list[Arrival]:
+    """Write the batch's new messages; return the copies left to the one-by-one path, in
+    the order they came."""
     fresh: list[NewMessage] = []
-    later: list[Pair] = []
+    later: list[Arrival] = []
     keys: set[str] = set()
-    for record, item in pairs:
-        new = prepare(record, item) if record.target_id is None else None
-        if new is None or new.key in keys:
-            later.append((record, item))
+    for arrival in arrivals:
+        key = arrival.key
+        if arrival.record.target_id is not None or key in keys:
+            later.append(arrival)
         else:
-            keys.add(new.key)
-            fresh.append(new)
+            keys.add(key)
+            fresh.append(NewMessage.of(arrival))
     stored = _known(session, MailMessage.message_key, keys)
     if stored:
-        later = [(n.record, n.item) for n in fresh if n.key in stored] + later
+        later = [n.arrival for n in fresh if n.key in stored] + later
         fresh = [n for n in fresh if n.key not in stored]
     if fresh:
         _write(session, account, fresh, directory)
@@ -225,15 +226,13 @@ def _write(session: Session, account: Account, fresh: list[NewMessage],
     matched = [clients_for((a for _, a, _ in n.people), directory) for n in fresh]
     rows = [{
         "message_key": n.key, "thread_id": ids[n.node], "sent_at": n.sent_at,
-        "headers_only": bool(n.item.data.get("headers_only")),
+        "headers_only": n.arrival.headers_only, "raw_id": n.arrival.raw_id,
         "internal_only": internal, **message_columns(n.parsed),
     } for n, (internal, _) in zip(fresh, matched, strict=True)]
     message_ids = session.scalars(
         insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True), rows).all()
     for new, message_id in zip(fresh, message_ids, strict=True):
         new.message_id = message_id
-    _insert(session, MailRaw, [{"message_id": n.message_id, "sha256": n.digest, "raw": n.raw}
-                               for n in fresh])
     _insert(session, MailParticipant, [
         {"message_id": n.message_id, "address": address[:320],
          "domain": address.rpartition("@")[2][:253], "name": name[:300], "role": role}
@@ -241,19 +240,19 @@ def _write(session: Session, account: Account, fresh: list[NewMessage],
     _insert(session, MailThreadKey, [{"key": k, "thread_id": ids[threads.find(node)]}
                                      for k, node in new_keys.items()])
     copies = [{"message_id": n.message_id, "account_id": account.id,
-               "source_record_id": n.record.id, "folder": str(n.item.data.get("folder", "")),
-               "flags": list(n.item.data.get("flags") or [])} for n in fresh]
+               "source_record_id": n.arrival.record.id, "folder": n.arrival.folder,
+               "flags": list(n.arrival.flags), "deleted_at": n.arrival.record.deleted_at}
+              for n in fresh]
     _insert(session, MailCopy, copies)
     links, entries = [], []
     for new, (_, wanted), row in zip(fresh, matched, rows, strict=True):
-        new.record.target_id = new.message_id
-        new.record.data = {k: new.item.data[k] for k in ("folder", "uid", "uidvalidity", "path")
-                           if k in new.item.data}
+        new.arrival.record.target_id = new.message_id
         if not wanted:
             continue
         message = MailMessage(id=new.message_id, **row)
         values = entry_values(
-            message, owners=[account.owner_user_id], share=account.share_level, gone=False,
+            message, owners=[account.owner_user_id], share=account.share_level,
+            gone=new.arrival.record.deleted_at is not None,
             private_to=private.get(row["thread_id"]),
             participants=list(dict.fromkeys(a for _, a, _ in new.people)))
         for client_id, origin in wanted.items():

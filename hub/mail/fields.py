@@ -52,10 +52,13 @@ def message_columns(parsed: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def message_key(parsed: dict[str, Any], raw: bytes | None) -> tuple[str, str]:
-    """(key, sha256 of the raw bytes): the Message-ID, or the digest when there is none."""
-    digest = hashlib.sha256(raw or b"").hexdigest()
-    return (parsed.get("message_id") or "").strip() or f"sha256:{digest}", digest
+def message_key(parsed: dict[str, Any], sha256: str) -> str:
+    """The Message-ID, or the digest of the raw bytes when there is none."""
+    return (parsed.get("message_id") or "").strip() or f"sha256:{sha256}"
+
+
+def digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
 
 
 def references(parsed: dict[str, Any]) -> list[str]:

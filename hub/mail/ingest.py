@@ -1,147 +1,161 @@
-"""The sink that turns synced mail items into messages, copies, threads and links.
+"""The fetch side of mail: the sink that keeps what a mail connector yields.
 
-The same message in several colleagues' mailboxes (To and Cc both, or a forwarded copy
-with the same Message-ID) is one message with a copy per mailbox folder; a message moved
-between folders is one message whose old copy is marked gone and new copy added.
+A sync's fetch stores each new mailbox copy as it came - its bytes in ``mail_raw`` and a
+row in ``mail_inbound`` - and nothing more. Parsing, threading and matching happen when
+the copy is filed (:mod:`hub.mail.filing`), after the fetch: the connection to the mail
+server is held only as long as reading takes, nothing a parser chokes on can hold up a
+mailbox, and the parse can use every core. Flag changes and deletions of copies already
+filed are applied here directly; of copies still waiting, they update the waiting row.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
 from hub.db import utcnow
-from hub.mail import bulk
-from hub.mail.fields import (
-    message_columns,
-    message_key,
-    references,
-    sent_time,
-    unique_people,
-)
-from hub.mail.matching import Directory, load_directory, match, sync_entries
-from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailRaw
-from hub.mail.threading import find_or_create_thread
-from hub.sync.models import SourceRecord
+from hub.mail.fields import digest
+from hub.mail.matching import sync_entries
+from hub.mail.models import MailCopy, MailInbound, MailMessage, MailRaw
 from hub.sync.protocol import Item
+from hub.sync.records import Record
 
-
-def _prepare(record: SourceRecord, item: Item) -> bulk.NewMessage | None:
-    """A new message ready for the set-based path, or None for one it leaves alone."""
-    if item.kind != "message":
-        return None
-    raw: bytes | None = item.data.get("raw")
-    parsed = item.data.get("parsed") or {"failed": True,
-                                         "problems": ["the source sent no content"]}
-    key, digest = message_key(parsed, raw)
-    return bulk.NewMessage(
-        record=record, item=item, key=key, digest=digest, raw=raw or b"", parsed=parsed,
-        people=unique_people(parsed), refs=references(parsed),
-        sent_at=sent_time(parsed.get("date"), item.occurred_at),
-        subject=parsed.get("subject") or "")
+_RAW = cast(Table, MailRaw.__table__)
+_INBOUND = cast(Table, MailInbound.__table__)
+_COPIES = cast(Table, MailCopy.__table__)
+#: What a copy's source record keeps of its item: where the copy is at the source.
+_KEEP = ("folder", "uid", "uidvalidity", "path")
+_CHUNK = 500
 
 
 class MailSink:
-    def __init__(self) -> None:
-        self._directory: Directory | None = None
-        self._directory_at = 0.0
+    def record_data(self, item: Item) -> dict[str, Any]:
+        return {k: item.data[k] for k in _KEEP if k in item.data}
 
-    def _lookup(self, session: Session) -> Directory:
-        # Staff, contacts and domains change rarely; reading them once a minute keeps
-        # ingest cheap, and a contact added meanwhile re-matches past mail anyway.
-        if self._directory is None or time.monotonic() - self._directory_at > 60:
-            self._directory, self._directory_at = load_directory(session), time.monotonic()
-        return self._directory
+    def apply(self, session: Session, account: Account, record: Record, item: Item) -> bool:
+        self.apply_many(session, account, [(record, item)])
+        return True
 
     def apply_many(self, session: Session, account: Account,
-                   pairs: list[tuple[SourceRecord, Item]]) -> int:
-        """The runner's fast path: new messages set-based (hub.mail.bulk), the rest here
-        one by one; returns how many were kept unparsed."""
-        unparsed = sum(1 for _, item in pairs if item.kind == "message"
-                       and (item.data.get("parsed") or {"failed": True}).get("failed"))
-        later = bulk.ingest(session, account, pairs, self._lookup(session), _prepare)
-        if later:
-            session.flush()
-            for record, item in later:
-                self.apply(session, account, record, item)
-        return unparsed
+                   pairs: list[tuple[Record, Item]]) -> int:
+        """Queue new copies, update the flags of known ones; nothing is parsed here, so
+        nothing is counted unparsed yet (filing counts it)."""
+        conn = session.connection()
+        waiting = _waiting(session, [r.id for r, _ in pairs
+                                     if r.target_id is None and not r.fresh])
+        upgrade = _headers_only(session, [r.id for r, i in pairs if r.target_id is not None
+                                          and i.kind == "message"
+                                          and not i.data.get("headers_only")])
+        queue: dict[int, dict[str, Any]] = {}
+        inbound_flags: list[dict[str, Any]] = []
+        copy_flags: list[dict[str, Any]] = []
+        for record, item in pairs:
+            flags = [str(f) for f in item.data.get("flags") or []]
+            if item.kind == "message":
+                record.data = self.record_data(item)
+            if record.id in queue:  # twice in one batch: the later answer wins
+                queue[record.id] = _queued(record, item, queue[record.id])
+            elif record.id in waiting:
+                if item.kind == "message" and waiting[record.id] and not item.data.get(
+                        "headers_only"):
+                    queue[record.id] = _queued(record, item)  # the full copy replaces it
+                else:
+                    inbound_flags.append({"b_id": record.id, "flags": flags})
+            elif item.kind == "message" and (record.target_id is None or record.id in upgrade):
+                queue[record.id] = _queued(record, item)
+            elif record.target_id is not None:
+                copy_flags.append({"b_id": record.id, "flags": flags,
+                                   "folder": str(item.data.get("folder", ""))})
+        if queue:
+            _enqueue(session, account, list(queue.values()), replace=set(waiting) & set(queue))
+        if inbound_flags:
+            conn.execute(update(_INBOUND).where(
+                _INBOUND.c.source_record_id == bindparam("b_id")).values(
+                flags=bindparam("flags")), inbound_flags)
+        if copy_flags:
+            _update_copies(session, copy_flags)
+        return 0
 
-    def apply(self, session: Session, account: Account, record: SourceRecord,
-              item: Item) -> bool:
-        data = item.data
-        # A record never applied before has no copy: spare the query on first syncs.
-        copy = None if record.target_id is None else session.scalar(
-            select(MailCopy).where(MailCopy.source_record_id == record.id))
-        parsed: dict[str, Any] | None = data.get("parsed")
-        if item.kind == "flags":  # flags changed at the source; nothing else did
-            if copy is not None:
-                copy.flags = list(data.get("flags") or [])
-            return True
-        raw: bytes | None = data.get("raw")
-        parsed = parsed or {"failed": True, "problems": ["the source sent no content"]}
-        key, digest = message_key(parsed, raw)
-        message = session.scalar(select(MailMessage).where(MailMessage.message_key == key))
-        created = message is None
-        if message is None:
-            message = self._create(session, key, parsed, item, raw, digest)
-        elif message.headers_only and raw and not data.get("headers_only"):
-            self._fill(message, parsed)  # a full copy of a message first seen headers-only
-            message.headers_only = False
-            stored = session.get(MailRaw, message.id)
-            if stored is not None:
-                stored.raw, stored.sha256 = raw, digest
-        if copy is None:
-            copy = MailCopy(message_id=message.id, account_id=account.id,
-                            source_record_id=record.id, folder=str(data.get("folder", "")))
-            session.add(copy)
-        copy.message_id = message.id
-        copy.folder = str(data.get("folder", copy.folder))
-        copy.flags = list(data.get("flags") or [])
-        copy.deleted_at = None
-        record.target_id = message.id
-        record.data = {k: data[k] for k in ("folder", "uid", "uidvalidity", "path") if k in data}
-        session.flush()
-        if created:
-            match(session, message, self._lookup(session), new=True)
-        else:
-            sync_entries(session, message)
-        return not parsed.get("failed", False)
-
-    def _create(self, session: Session, key: str, parsed: dict[str, Any], item: Item,
-                raw: bytes | None, digest: str) -> MailMessage:
-        people = unique_people(parsed)
-        refs = references(parsed)
-        sent_at = sent_time(parsed.get("date"), item.occurred_at)
-        thread = find_or_create_thread(
-            session, keys=[key, *refs], subject=parsed.get("subject") or "",
-            participants={a for _, a, _ in people}, sent_at=sent_at)
-        message = MailMessage(message_key=key, thread_id=thread.id, sent_at=sent_at,
-                              headers_only=bool(item.data.get("headers_only")))
-        self._fill(message, parsed)
-        session.add(message)
-        session.flush()
-        session.add(MailRaw(message_id=message.id, sha256=digest, raw=raw or b""))
-        for role, address, name in people:
-            session.add(MailParticipant(message_id=message.id, address=address[:320],
-                                        domain=address.rpartition("@")[2][:253],
-                                        name=name[:300], role=role))
-        session.flush()
-        return message
-
-    @staticmethod
-    def _fill(message: MailMessage, parsed: dict[str, Any]) -> None:
-        for name, value in message_columns(parsed).items():
-            setattr(message, name, value)
-
-    def gone(self, session: Session, account: Account, record: SourceRecord) -> None:
+    def gone(self, session: Session, account: Account, record: Record) -> None:
         copy = session.scalar(select(MailCopy).where(MailCopy.source_record_id == record.id))
         if copy is None:
-            return
+            return  # still waiting: filing gives the copy the record's deletion
         copy.deleted_at = copy.deleted_at or utcnow()
         message = session.get(MailMessage, copy.message_id)
         if message is not None:
             sync_entries(session, message)
+
+
+def _update_copies(session: Session, changes: list[dict[str, Any]]) -> None:
+    """Filed copies seen again: their flags and folder as the source has them now, and
+    live - a copy that was marked gone and is back brings its timeline entries along."""
+    conn = session.connection()
+    ids = [c["b_id"] for c in changes]
+    back: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        back.update(conn.execute(select(_COPIES.c.message_id).where(
+            _COPIES.c.source_record_id.in_(ids[start:start + _CHUNK]),
+            _COPIES.c.deleted_at.is_not(None))).scalars())
+    conn.execute(update(_COPIES).where(_COPIES.c.source_record_id == bindparam("b_id")).values(
+        flags=bindparam("flags"), folder=bindparam("folder"), deleted_at=None), changes)
+    for message_id in sorted(back):
+        message = session.get(MailMessage, message_id)
+        if message is not None:
+            sync_entries(session, message)
+
+
+def _queued(record: Record, item: Item,
+            before: dict[str, Any] | None = None) -> dict[str, Any]:
+    data: Mapping[str, Any] = item.data
+    flags = [str(f) for f in data.get("flags") or []]
+    if item.kind != "message" and before is not None:  # a flag change of a queued copy
+        return {**before, "flags": flags}
+    raw = data.get("raw")
+    raw = bytes(raw) if raw is not None else b""
+    return {"record": record, "raw": raw, "flags": flags,
+            "headers_only": bool(data.get("headers_only"))}
+
+
+def _waiting(session: Session, record_ids: list[int]) -> dict[int, bool]:
+    """Of these records, those whose copy waits to be filed: headers only?"""
+    found: dict[int, bool] = {}
+    for start in range(0, len(record_ids), _CHUNK):
+        found.update(session.connection().execute(
+            select(_INBOUND.c.source_record_id, _INBOUND.c.headers_only).where(
+                _INBOUND.c.source_record_id.in_(record_ids[start:start + _CHUNK]))).all())
+    return found
+
+
+def _headers_only(session: Session, record_ids: list[int]) -> set[int]:
+    """Of these filed records, those whose message is known only by its headers."""
+    found: set[int] = set()
+    for start in range(0, len(record_ids), _CHUNK):
+        found.update(session.scalars(
+            select(MailCopy.source_record_id).join(
+                MailMessage, MailMessage.id == MailCopy.message_id).where(
+                MailCopy.source_record_id.in_(record_ids[start:start + _CHUNK]),
+                MailMessage.headers_only.is_(True))))
+    return found
+
+
+def _enqueue(session: Session, account: Account, queued: list[dict[str, Any]],
+             replace: set[int]) -> None:
+    conn = session.connection()
+    if replace:  # a waiting headers-only copy that a full one replaces
+        old = list(conn.execute(select(_INBOUND.c.raw_id).where(
+            _INBOUND.c.source_record_id.in_(sorted(replace)))).scalars())
+        conn.execute(delete(_INBOUND).where(_INBOUND.c.source_record_id.in_(sorted(replace))))
+        conn.execute(delete(_RAW).where(_RAW.c.id.in_(old)))
+    raw_ids = conn.execute(insert(_RAW).returning(_RAW.c.id, sort_by_parameter_order=True),
+                           [{"sha256": digest(q["raw"]), "raw": q["raw"]} for q in queued]
+                           ).scalars().all()
+    now = utcnow()
+    conn.execute(insert(_INBOUND), [
+        {"source_record_id": q["record"].id, "account_id": account.id, "raw_id": raw_id,
+         "flags": q["flags"], "headers_only": q["headers_only"], "error": None,
+         "created_at": now}
+        for q, raw_id in zip(queued, raw_ids, strict=True)])

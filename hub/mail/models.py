@@ -22,6 +22,37 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.db import Base, UTCDateTime, utcnow
 
 
+class MailRaw(Base):
+    """A message's bytes as a mailbox gave them, apart from the message so that lists
+    never load them. Stored by the fetch, before anything parses them: a message whose
+    parse fails, or whose filing waits, is never lost."""
+
+    __tablename__ = "mail_raw"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MailInbound(Base):
+    """A mailbox copy fetched but not yet filed: the queue between a sync's fetch and the
+    filing that parses, threads and matches it (:mod:`hub.mail.filing`). A copy whose
+    filing failed stays here with ``error`` set, counted, and is tried again next run."""
+
+    __tablename__ = "mail_inbound"
+    __table_args__ = (Index("ix_mail_inbound_account", "account_id", "source_record_id"),)
+
+    source_record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    raw_id: Mapped[int] = mapped_column(ForeignKey("mail_raw.id", ondelete="CASCADE"))
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    headers_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MailThread(Base):
     __tablename__ = "mail_threads"
 
@@ -57,6 +88,8 @@ class MailMessage(Base):
     #: The Message-ID, or "sha256:<digest of the raw bytes>" when the message has none.
     message_key: Mapped[str] = mapped_column(String(500), unique=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("mail_threads.id"))
+    #: The bytes of the first full copy filed (of a headers-only copy until one comes).
+    raw_id: Mapped[int] = mapped_column(ForeignKey("mail_raw.id"), index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
     sender_name: Mapped[str] = mapped_column(String(300), default="")
     sender_address: Mapped[str] = mapped_column(String(320), default="")
@@ -74,18 +107,6 @@ class MailMessage(Base):
     #: True when every participant is internal: not client mail.
     internal_only: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class MailRaw(Base):
-    """The bytes as they came, apart from the message so lists never load them."""
-
-    __tablename__ = "mail_raw"
-
-    message_id: Mapped[int] = mapped_column(
-        ForeignKey("mail_messages.id", ondelete="CASCADE"), primary_key=True
-    )
-    sha256: Mapped[str] = mapped_column(String(64))
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class MailCopy(Base):

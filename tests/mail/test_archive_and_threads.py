@@ -49,9 +49,10 @@ def test_hostile_mail_is_stored_raw_and_never_stops_a_sync(session, session_fact
     for name, raw in HOSTILE.items():
         (folder / name).write_bytes(raw)
     user = f.user(session)
-    [run] = sync_account(session_factory, _archive(session, user, folder).id)
-    assert run.status == "ok" and run.items == len(HOSTILE) and run.errors == 0
-    assert run.unparsed >= 1  # the empty one at least
+    fetch, filing = sync_account(session_factory, _archive(session, user, folder).id)
+    assert fetch.status == "ok" and fetch.items == len(HOSTILE) and fetch.errors == 0
+    assert filing.status == "ok" and filing.items == len(HOSTILE) and filing.errors == 0
+    assert filing.unparsed >= 1  # the empty one at least
     session.expire_all()
     raws = {r.raw for r in session.scalars(select(MailRaw))}
     assert raws == set(HOSTILE.values())
@@ -79,8 +80,9 @@ def test_eml_maildir_and_mbox_give_the_same_messages(session, session_factory, t
     mbox.close()
     user = f.user(session)
     for path in (eml, tmp_path / "md", tmp_path / "box.mbox"):
-        [run] = sync_account(session_factory, _archive(session, user, path, path.name).id)
-        assert (run.status, run.items) == ("ok", 5)
+        fetch, filing = sync_account(session_factory,
+                                     _archive(session, user, path, path.name).id)
+        assert (fetch.status, fetch.items, filing.status, filing.items) == ("ok", 5, "ok", 5)
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(MailMessage)) == 5
     assert session.scalar(select(func.count()).select_from(SourceRecord)) == 15

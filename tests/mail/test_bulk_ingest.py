@@ -1,5 +1,5 @@
-"""The set-based ingest (hub.mail.bulk) leaves exactly the rows that applying every item
-one by one leaves - the runner's careful path, and the reference."""
+"""The set-based filing (hub.mail.bulk) leaves exactly the rows that filing every copy by
+itself leaves - the careful path after a failure, and the reference."""
 
 from __future__ import annotations
 
@@ -7,18 +7,21 @@ import mailbox
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.mail.parse import parse_to_dict
 from hub.access.policy import Principal
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn
 from hub.accounts.service import create_account
 from hub.clients.models import Client, ClientDomain, Contact, ContactEmail
 from hub.db import make_engine, make_session_factory
+from hub.mail.filing import Filing
 from hub.mail.ingest import MailSink
 from hub.mail.models import (
     MailCopy,
+    MailInbound,
     MailMessage,
     MailParticipant,
     MailRaw,
@@ -33,19 +36,6 @@ from tests.mail.conftest import mail
 from workers.sync import connector_for
 
 PIA, EERO = "Pia <pia@yritys.fi>", "Eero <eero@muu.fi>"
-
-
-class OneByOne:
-    """MailSink without ``apply_many``: the runner applies each item by itself."""
-
-    def __init__(self) -> None:
-        self.inner = MailSink()
-
-    def apply(self, *args: Any) -> bool:
-        return self.inner.apply(*args)
-
-    def gone(self, *args: Any) -> None:
-        self.inner.gone(*args)
 
 
 def _mailboxes(staff: tuple[str, str]) -> tuple[list[bytes], list[bytes]]:
@@ -100,11 +90,14 @@ def _sync(factory: sessionmaker[Session], tmp: Path, one_by_one: bool) -> None:
                 share_level="subject" if name == "b" else "full")))
         session.commit()
         jobs = [(a.id, connector_for(a, None)) for a in accounts]
-    sink = OneByOne() if one_by_one else MailSink()
+    sink = MailSink()
     runner = Runner(factory, {"message": sink, "flags": sink})
+    filing = Filing(factory, parse_to_dict, set_based=not one_by_one)
     for account_id, connector in jobs:
         [run] = runner.run(account_id, connector)
         assert run.status == "ok" and run.errors == 0
+        filed = filing.run(account_id)
+        assert filed.status == "ok" and filed.errors == 0 and filed.items == run.items
 
 
 def _snapshot(session: Session) -> dict[str, Any]:
@@ -138,7 +131,11 @@ def _snapshot(session: Session) -> dict[str, Any]:
     return {
         "messages": messages,
         "threads": last,
-        "raw": {(key[r.message_id], r.sha256) for r in session.scalars(select(MailRaw))},
+        "raw": {(m.message_key, r.sha256) for m, r in session.execute(
+            select(MailMessage, MailRaw).join(MailRaw, MailRaw.id == MailMessage.raw_id))},
+        # A colleague's copy of a stored message leaves no bytes behind.
+        "bytes": session.scalar(select(func.count()).select_from(MailRaw)),
+        "waiting": session.scalar(select(func.count()).select_from(MailInbound)),
         "participants": {(key[p.message_id], p.address, p.domain, p.name, p.role)
                          for p in session.scalars(select(MailParticipant))},
         "copies": {(key[c.message_id], account[c.account_id], c.folder, c.deleted_at is None)
@@ -182,3 +179,7 @@ def test_set_based_ingest_equals_one_by_one(database_url, second_database_url, t
     assert ("d1@test", "Muu Oy", "domain", False) in reference["links"]
     assert not any(link[0] in {"i1@test", "free@test"} for link in reference["links"])
     assert sum(1 for m in reference["messages"].values() if m[6]) >= 1
+    # One stored copy of the bytes per message: colleagues' copies and in-batch duplicates
+    # left none behind, and nothing waits to be filed.
+    assert reference["bytes"] == len(reference["messages"])
+    assert reference["waiting"] == 0

@@ -44,8 +44,9 @@ def test_one_message_in_two_mailboxes_is_one_entry(session, session_factory, mbo
     a = mbox_account(mikko, [first])
     b = mbox_account(liisa, [first, reply])
     for account in (a, b):
-        [run] = sync_account(session_factory, account.id)
-        assert run.status == "ok", run.message
+        fetch, filing = sync_account(session_factory, account.id)
+        assert (fetch.status, filing.status) == ("ok", "ok"), (fetch.message, filing.message)
+        assert (fetch.stream, filing.stream) == ("archive", "filing")
     assert _count(session, MailMessage) == 2
     assert _count(session, MailCopy) == 3
     assert _count(session, MailThread) == 1

@@ -1,0 +1,241 @@
+"""Filing fetched mail: parse, thread, match and write each waiting copy, batch by batch.
+
+The fetch leaves new mailbox copies in ``mail_inbound`` (:mod:`hub.mail.ingest`). Filing
+takes them in the order they were fetched, a batch at a time, and writes each batch in
+one transaction that also takes it off the queue: a killed filing resumes with the first
+copy not filed and never files one twice. Parsing is pure and the slow part; with more
+than one core it runs in worker processes, the next batch parsing while this one is
+written. A copy whose filing fails is kept, marked with the error and counted; it never
+stops the rest, and the next run tries it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.accounts.models import Account
+from hub.db import utcnow
+from hub.mail import bulk
+from hub.mail.arrival import Arrival, file_one
+from hub.mail.matching import Directory, load_directory
+from hub.mail.models import MailInbound, MailRaw
+from hub.mail.parsing import Parse, pool, safe_parse
+from hub.sync import records
+from hub.sync.models import SourceRecord, SyncRun
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]
+#: The stream name a filing run is recorded under, beside the fetch's streams.
+STREAM = "filing"
+#: Below this many waiting copies, worker processes cost more than they save.
+POOL_THRESHOLD = 2000
+
+_INBOUND = cast(Table, MailInbound.__table__)
+_RAW = cast(Table, MailRaw.__table__)
+_RECORDS = cast(Table, SourceRecord.__table__)
+
+
+def waiting(session: Session, account_id: int) -> int:
+    """How many copies of the account wait to be filed."""
+    return int(session.scalar(select(func.count()).select_from(_INBOUND).where(
+        _INBOUND.c.account_id == account_id)) or 0)
+
+
+@dataclass
+class _Waiting:
+    """One queued copy as read from the database, before its parse."""
+
+    record: records.Record
+    raw_id: int
+    sha256: str
+    raw: bytes
+    flags: list[str]
+    headers_only: bool
+
+
+class Filing:
+    def __init__(self, factory: sessionmaker[Session], parse: Parse, *, batch_size: int = 500,
+                 workers: int = 0, set_based: bool = True) -> None:
+        """``set_based=False`` files every copy by itself, as after a failure: the
+        reference that tests hold the set-based path to."""
+        self.factory = factory
+        self.set_based = set_based
+        self.parse = parse
+        self.batch_size = batch_size
+        self.workers = workers
+        self._directory_read: tuple[float, Directory] | None = None
+
+    def run(self, account_id: int, progress: Progress | None = None) -> SyncRun:
+        """File every copy of the account waiting now; a run record says how it went."""
+        with self.factory() as session:
+            total = waiting(session, account_id)
+            run = SyncRun(account_id=account_id, stream=STREAM, status="running")
+            session.add(run)
+            session.commit()
+            run_id = run.id
+        filed = unparsed = errors = 0
+        status, message = "ok", ""
+        try:
+            with self._parser(total) as parse_many:
+                for batch, parsed in self._parsed(account_id, parse_many):
+                    done, bad, failed = self._file(account_id, batch, parsed)
+                    filed, unparsed, errors = filed + done, unparsed + bad, errors + failed
+                    if progress is not None:
+                        progress(STREAM, len(batch))
+        except Exception as exc:  # the queue is intact: the next run goes on from here
+            log.exception("filing mail of account %s failed", account_id)
+            status, message = "failed", (f"filing stopped ({type(exc).__name__}: {exc}); "
+                                         "the waiting mail is kept and the next sync goes on")
+        with self.factory() as session:
+            done_run = session.get(SyncRun, run_id)
+            assert done_run is not None
+            done_run.status, done_run.message = status, message[:2000]
+            done_run.finished_at = utcnow()
+            done_run.items, done_run.unparsed, done_run.errors = filed, unparsed, errors
+            session.commit()
+            return done_run
+
+    # -- reading and parsing -----------------------------------------------------------
+
+    @contextmanager
+    def _parser(self, total: int) -> Iterator[Callable[[list[bytes]], Iterator[Any]]]:
+        """A function that parses a list of raws: in worker processes when there are
+        enough to be worth them, else here. Returns a lazy iterator of results."""
+        one = partial(safe_parse, self.parse)
+        if self.workers < 1 or total < POOL_THRESHOLD:
+            yield lambda raws: iter([one(raw) for raw in raws])
+            return
+        workers = pool(self.workers, self.parse)
+        if workers is None:
+            yield lambda raws: iter([one(raw) for raw in raws])
+            return
+        try:
+            chunk = max(1, self.batch_size // (self.workers * 4))
+            yield lambda raws: workers.map(one, raws, chunksize=chunk)
+        finally:
+            workers.shutdown(cancel_futures=True)
+
+    def _parsed(self, account_id: int, parse_many: Callable[[list[bytes]], Iterator[Any]]
+                ) -> Iterator[tuple[list[_Waiting], list[dict[str, Any]]]]:
+        """Batches with their parses; the next batch is read and handed to the parser
+        before this one is given out, so the parse runs while this one is written."""
+        after = 0
+        batch = self._read(account_id, after)
+        pending = parse_many([w.raw for w in batch]) if batch else None
+        while batch and pending is not None:
+            after = batch[-1].record.id
+            following = self._read(account_id, after)
+            following_parse = parse_many([w.raw for w in following]) if following else None
+            parsed = list(pending)
+            for item in batch:
+                item.raw = b""  # the parse has it; memory stays at about two batches
+            yield batch, parsed
+            batch, pending = following, following_parse
+
+    def _read(self, account_id: int, after: int) -> list[_Waiting]:
+        columns = (_INBOUND.c.source_record_id, _INBOUND.c.raw_id, _INBOUND.c.flags,
+                   _INBOUND.c.headers_only, _RAW.c.sha256, _RAW.c.raw, _RECORDS.c.stream,
+                   _RECORDS.c.external_id, _RECORDS.c.kind, _RECORDS.c.occurred_at,
+                   _RECORDS.c.target_id, _RECORDS.c.deleted_at, _RECORDS.c.data)
+        with self.factory() as session:
+            rows = session.connection().execute(
+                select(*columns)
+                .join(_RAW, _RAW.c.id == _INBOUND.c.raw_id)
+                .join(_RECORDS, _RECORDS.c.id == _INBOUND.c.source_record_id)
+                .where(_INBOUND.c.account_id == account_id,
+                       _INBOUND.c.source_record_id > after)
+                .order_by(_INBOUND.c.source_record_id).limit(self.batch_size)).all()
+        out = []
+        for row in rows:
+            record = records.Record(
+                id=row.source_record_id, account_id=account_id, stream=row.stream,
+                external_id=row.external_id, kind=row.kind, occurred_at=row.occurred_at,
+                target_id=row.target_id, deleted_at=row.deleted_at, data=dict(row.data or {}))
+            record.snapshot()
+            out.append(_Waiting(record, row.raw_id, row.sha256, row.raw, list(row.flags or []),
+                                bool(row.headers_only)))
+        return out
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _file(self, account_id: int, batch: list[_Waiting],
+              parsed: list[dict[str, Any]]) -> tuple[int, int, int]:
+        """(filed, unparsed, failed) of one batch: set-based first, and copy by copy
+        after a failure, so that one bad copy is set aside and the rest still land."""
+        for careful in (False, True):
+            arrivals = [Arrival(w.record, w.raw_id, w.sha256, p, w.flags, w.headers_only)
+                        for w, p in zip(batch, parsed, strict=True)]
+            with self.factory() as session:
+                try:
+                    account = session.get(Account, account_id)
+                    assert account is not None
+                    directory = self._directory(session)
+                    failed = (self._careful(session, account, arrivals, directory)
+                              if careful or not self.set_based
+                              else self._fast(session, account, arrivals, directory))
+                    done = [a for a in arrivals if a.record.id not in failed]
+                    self._dequeue(session, done, failed)
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    for w in batch:  # what the attempt set on the records went with it
+                        w.record.target_id = w.record.stored[2]
+                    if careful:
+                        raise
+                    continue
+            return len(done), sum(1 for a in done if a.failed), len(failed)
+        raise AssertionError("unreachable")
+
+    def _fast(self, session: Session, account: Account, arrivals: list[Arrival],
+              directory: Directory) -> dict[int, str]:
+        for arrival in bulk.ingest(session, account, arrivals, directory):
+            file_one(session, account, arrival, directory)
+        return {}
+
+    def _careful(self, session: Session, account: Account, arrivals: list[Arrival],
+                 directory: Directory) -> dict[int, str]:
+        failed: dict[int, str] = {}
+        for arrival in arrivals:
+            try:
+                with session.begin_nested():
+                    file_one(session, account, arrival, directory)
+            except Exception as exc:  # kept in the queue, marked, counted
+                log.warning("filing copy %s of account %s failed: %s", arrival.record.id,
+                            account.id, type(exc).__name__)
+                arrival.record.target_id = arrival.record.stored[2]
+                arrival.dropped.clear()
+                failed[arrival.record.id] = f"{type(exc).__name__}: {exc}"[:2000]
+        return failed
+
+    def _dequeue(self, session: Session, done: list[Arrival], failed: dict[int, str]) -> None:
+        session.flush()
+        conn = session.connection()
+        ids = [a.record.id for a in done]
+        for start in range(0, len(ids), 500):
+            conn.execute(delete(_INBOUND).where(
+                _INBOUND.c.source_record_id.in_(ids[start:start + 500])))
+        dropped = sorted({raw_id for a in done for raw_id in a.dropped})
+        for start in range(0, len(dropped), 500):
+            conn.execute(delete(_RAW).where(_RAW.c.id.in_(dropped[start:start + 500])))
+        for record_id, error in failed.items():
+            conn.execute(update(_INBOUND).where(_INBOUND.c.source_record_id == record_id)
+                         .values(error=error))
+        records.save(conn, [a.record for a in done])
+
+    def _directory(self, session: Session) -> Directory:
+        # Staff, contacts and domains change rarely; one read per batch would cost more
+        # than the batch's matching, and a contact added meanwhile re-matches past mail.
+        read = self._directory_read
+        if read is None or time.monotonic() - read[0] > 60:
+            read = self._directory_read = (time.monotonic(), load_directory(session))
+        return read[1]
