@@ -11,7 +11,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -72,6 +84,59 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """Primary keys for ``count`` rows about to be inserted into ``table``, so that a batch
+    INSERT needs no RETURNING: SQLite, asked to return new keys in the order of the rows
+    given, inserts one row per statement, which was most of a batch's insert time.
+
+    PostgreSQL draws them from the column's sequence. On SQLite they follow the largest
+    key, which is safe only while no other connection can insert: a write that changes
+    nothing first takes SQLite's write lock for the rest of the transaction."""
+    if count <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"),
+                                {"t": table.name}).scalar_one()
+        return list(conn.execute(text("SELECT nextval(:s) FROM generate_series(1, :n)"),
+                                 {"s": sequence, "n": count}).scalars())
+    # The table's own name, never input: no onupdate defaults run for a row-less write.
+    conn.execute(text(f"UPDATE {table.name} SET id = id WHERE 0"))  # noqa: S608
+    start = conn.execute(select(func.max(table.c.id))).scalar() or 0
+    return list(range(start + 1, start + 1 + count))
+
+
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[tuple[str, Any]], bool]] = {}
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows through the driver's executemany: the statement compiled once per
+    table and set of columns, each column's bind processing (aware times to naive UTC,
+    JSON) applied directly. SQLAlchemy's own executemany spent several times as long per
+    row, which in a sync batch is most of the time. Every row gives the same keys, and
+    these cover every column that has a default (none is filled in here)."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    dialect = conn.dialect
+    cache_key = (dialect.name, table.name, keys)
+    if cache_key not in _INSERTS:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        names = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+        if set(names) != set(keys):
+            raise ValueError(f"rows for {table.name} leave out {sorted(set(names) - set(keys))}"
+                             f" and give {sorted(set(keys) - set(names))} to no column")
+        processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                      for name in names]
+        _INSERTS[cache_key] = (compiled.string, processors, compiled.positional)
+    sql, processors, positional = _INSERTS[cache_key]
+    if positional:
+        conn.exec_driver_sql(sql, [tuple(p(row[k]) if p else row[k] for k, p in processors)
+                                   for row in rows])
+    else:
+        conn.exec_driver_sql(sql, [{k: p(row[k]) if p else row[k] for k, p in processors}
+                                   for row in rows])
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

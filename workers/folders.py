@@ -20,7 +20,7 @@ from connectors.webdav.connector import WebDavConnector
 from connectors.webdav.writer import WebDavWriter
 from hub.access.policy import Principal
 from hub.accounts.models import Account
-from hub.accounts.service import reveal_secret
+from hub.accounts.secrets import reveal_secret
 from hub.errors import InvalidInput
 from hub.folders import service
 from hub.folders.apply import ApplyReport, Progress

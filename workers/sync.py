@@ -1,26 +1,28 @@
 """Running a sync for an account: build its connector from the stored settings and
-secret, then hand it to the hub's runner with the sinks for its item kinds."""
+secret, then hand it to the hub's runner with the sinks for its item kinds.
+
+What only one kind of account needs is imported when such an account syncs: a scheduled
+sync is a process of its own, and its start-up is part of every sync's time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
-from hub.accounts.service import reveal_secret
-from hub.drive.roots import DRIVE_KINDS, recalculate
-from hub.drive.sink import KINDS as DRIVE_ITEM_KINDS
-from hub.drive.sink import DriveSink
+from hub.accounts.secrets import reveal_secret
 from hub.errors import InvalidInput, NotFound
-from hub.mail.filing import Filing
-from hub.mail.ingest import MailSink
 from hub.settings import get_settings
 from hub.sync.models import SyncRun
 from hub.sync.protocol import Connector
 from hub.sync.runner import Runner, Sink
+
+if TYPE_CHECKING:
+    from hub.mail.filing import Filing
 
 #: The account kinds :func:`connector_for` can build a connector for.
 SYNCABLE_KINDS = ("mail_archive", "imap", "local", "webdav")
@@ -58,18 +60,29 @@ def connector_for(account: Account, secret: str | None) -> Connector:
     raise InvalidInput(f"accounts of kind {account.kind!r} cannot be synced yet", field="kind")
 
 
-def sinks() -> dict[str, Sink]:
-    """The sink per item kind; one drive sink serves files, folders and listings alike."""
-    # One mail sink for messages and flag changes: the runner hands a sink runs of items,
-    # and a flag change amid new mail then does not cut the batch in two.
-    mail, drive = MailSink(), DriveSink()
-    return {"message": mail, "flags": mail, **dict.fromkeys(DRIVE_ITEM_KINDS, drive)}
+def sinks(kind: str | None = None) -> dict[str, Sink]:
+    """The sink per item kind, for an account of ``kind`` (None: every kind). One drive
+    sink serves files, folders and listings alike."""
+    found: dict[str, Sink] = {}
+    if kind is None or kind in MAIL_KINDS:
+        from hub.mail.ingest import MailSink
+
+        # One mail sink for messages and flag changes: the runner hands a sink runs of
+        # items, and a flag change amid new mail then does not cut the batch in two.
+        mail = MailSink()
+        found |= {"message": mail, "flags": mail}
+    if kind is None or kind not in MAIL_KINDS:
+        from hub.drive.sink import KINDS, DriveSink
+
+        found |= dict.fromkeys(KINDS, DriveSink())
+    return found
 
 
 def filing(factory: sessionmaker[Session]) -> Filing:
     """Filing of fetched mail, with the shared mail parser, in worker processes where
     the settings allow them."""
     from connectors.mail.parse import parse_to_dict
+    from hub.mail.filing import Filing
 
     return Filing(factory, parse_to_dict, workers=get_settings().parse_workers)
 
@@ -84,7 +97,7 @@ def sync_account(factory: sessionmaker[Session], account_id: int,
             raise NotFound(f"no account with id {account_id}")
         kind = account.kind
         connector = connector_for(account, reveal_secret(account))
-    runner = Runner(factory, sinks())
+    runner = Runner(factory, sinks(kind))
     try:
         with runner.leased(account_id) as holder:
             runs = runner.run_streams(account_id, connector, holder, progress)
@@ -94,7 +107,9 @@ def sync_account(factory: sessionmaker[Session], account_id: int,
         close = getattr(connector, "close", None)
         if callable(close):
             close()  # the WebDAV connector holds an HTTP client
-    if kind in DRIVE_KINDS:
+    if kind not in MAIL_KINDS:
+        from hub.drive.roots import recalculate
+
         # Clients added or renamed since the last run may now match a folder.
         with factory() as session:
             drive = session.get(Account, account_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import imaplib
 import ipaddress
+import logging
 import re
 import socket
 import ssl
@@ -33,6 +34,7 @@ from hub.sync.protocol import SourceError
 Security = str  # "tls" | "starttls" | "plain"
 _SECURITY = ("tls", "starttls", "plain")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+_PROTOCOL_LOG = logging.getLogger("imapclient.imaplib")
 _ESEARCH_ALL = re.compile(rb"\bALL\s+([0-9:,]+)")
 # Response codes (RFC 5530) that say "try again later" rather than "no".
 _TRANSIENT = (b"[UNAVAILABLE]", b"[INUSE]", b"[LIMIT]", b"[SERVERBUG]")
@@ -119,6 +121,10 @@ class ImapSession:
                     ) from exc
                 # INTERNALDATE as the server gave it, zone and all, not naive local time.
                 client.normalise_times = False
+                if not _PROTOCOL_LOG.isEnabledFor(logging.DEBUG):
+                    # imapclient has imaplib log every line; unlogged, that was a tenth
+                    # of reading a mailbox.
+                    client._imap.debug = 0
                 return cls(client, ep)
             except BaseException:
                 _drop(client)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from hub.access.policy import Principal
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
+from hub.accounts.secrets import reveal_secret, set_secret
 from hub.crypto import Keyring
 from hub.drive.roots import DRIVE_KINDS, account_changed
 from hub.errors import InvalidInput, NotFound, PermissionDenied
@@ -17,24 +18,6 @@ from hub.mail.matching import reshare
 from hub.staff.models import User
 
 _SHARE_RANK = {"metadata": 1, "subject": 2, "full": 3}
-
-
-def _context(account_id: int) -> str:
-    return f"account:{account_id}"
-
-
-def set_secret(account: Account, secret: str | None, keyring: Keyring | None = None) -> None:
-    if not secret:
-        account.secret = None
-        return
-    account.secret = (keyring or Keyring.from_settings()).encrypt(secret, _context(account.id))
-
-
-def reveal_secret(account: Account, keyring: Keyring | None = None) -> str | None:
-    """The plaintext, for building a connector; never log or return it."""
-    if account.secret is None:
-        return None
-    return (keyring or Keyring.from_settings()).decrypt(account.secret, _context(account.id))
 
 
 def _validate(kind: str, settings: dict[str, object]) -> None:

@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
+from hub.db import insert_rows, reserve_ids, utcnow
 from hub.mail.arrival import Arrival
 from hub.mail.fields import message_columns, references, unique_people
 from hub.mail.matching import Directory, clients_for, entry_values
@@ -45,6 +46,8 @@ from hub.mail.threading import (
 from hub.timeline.models import TimelineEntry
 
 _CHUNK = 500  # bound parameters per IN (...) stay well under every driver's limit
+_MESSAGES = cast(Table, MailMessage.__table__)
+_THREADS = cast(Table, MailThread.__table__)
 
 
 @dataclass(slots=True)
@@ -224,13 +227,16 @@ def _write(session: Session, account: Account, fresh: list[NewMessage],
     ids = _thread_ids(session, threads, fresh)
     private = _private(session, {ids[n.node] for n in fresh if n.node > 0})
     matched = [clients_for((a for _, a, _ in n.people), directory) for n in fresh]
+    conn = session.connection()
+    message_ids = reserve_ids(conn, _MESSAGES, len(fresh))
+    now = utcnow()
     rows = [{
-        "message_key": n.key, "thread_id": ids[n.node], "sent_at": n.sent_at,
-        "headers_only": n.arrival.headers_only, "raw_id": n.arrival.raw_id,
-        "internal_only": internal, **message_columns(n.parsed),
-    } for n, (internal, _) in zip(fresh, matched, strict=True)]
-    message_ids = session.scalars(
-        insert(MailMessage).returning(MailMessage.id, sort_by_parameter_order=True), rows).all()
+        "id": message_id, "message_key": n.key, "thread_id": ids[n.node],
+        "sent_at": n.sent_at, "headers_only": n.arrival.headers_only,
+        "raw_id": n.arrival.raw_id, "internal_only": internal, "created_at": now,
+        **message_columns(n.parsed),
+    } for n, (internal, _), message_id in zip(fresh, matched, message_ids, strict=True)]
+    insert_rows(conn, _MESSAGES, rows)
     for new, message_id in zip(fresh, message_ids, strict=True):
         new.message_id = message_id
     _insert(session, MailParticipant, [
@@ -249,7 +255,7 @@ def _write(session: Session, account: Account, fresh: list[NewMessage],
         new.arrival.record.target_id = new.message_id
         if not wanted:
             continue
-        message = MailMessage(id=new.message_id, **row)
+        message = MailMessage(**row)
         values = entry_values(
             message, owners=[account.owner_user_id], share=account.share_level,
             gone=new.arrival.record.deleted_at is not None,
@@ -257,9 +263,11 @@ def _write(session: Session, account: Account, fresh: list[NewMessage],
             participants=list(dict.fromkeys(a for _, a, _ in new.people)))
         for client_id, origin in wanted.items():
             links.append({"message_id": new.message_id, "client_id": client_id,
-                          "origin": origin, "removed": False})
+                          "origin": origin, "removed": False, "decided_by": None,
+                          "created_at": now})
             entries.append({"client_id": client_id, "kind": "message", "source_kind": "mail",
-                            "source_ref": f"mail:{new.message_id}", **values})
+                            "source_ref": f"mail:{new.message_id}", "created_at": now,
+                            **values})
     _insert(session, MessageClientLink, links)
     _insert(session, TimelineEntry, entries)
 
@@ -276,11 +284,14 @@ def _thread_ids(session: Session, threads: _Threads, fresh: list[NewMessage]) ->
     created = [node for node in last if node < 0]
     ids = {node: node for node in last if node > 0}
     if created:
-        rows = [{"subject_key": subject_key(first_subject[n]), "last_message_at": last[n]}
-                for n in created]
-        made = session.scalars(
-            insert(MailThread).returning(MailThread.id, sort_by_parameter_order=True),
-            rows).all()
+        conn = session.connection()
+        made = reserve_ids(conn, _THREADS, len(created))
+        now = utcnow()
+        insert_rows(conn, _THREADS, [
+            {"id": thread_id, "subject_key": subject_key(first_subject[n]),
+             "last_message_at": last[n], "is_private": False, "private_by": None,
+             "private_to": [], "created_at": now}
+            for n, thread_id in zip(created, made, strict=True)])
         ids.update(zip(created, made, strict=True))
     for node, when in last.items():
         if node > 0:
@@ -300,6 +311,5 @@ def _private(session: Session, thread_ids: set[int]) -> dict[int, list[int]]:
             MailThread.id.in_(thread_ids), MailThread.is_private.is_(True))).all()}
 
 
-def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(table), rows)
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    insert_rows(session.connection(), model.__table__, rows)

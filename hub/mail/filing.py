@@ -74,6 +74,8 @@ class Filing:
         self.batch_size = batch_size
         self.workers = workers
         self._directory_read: tuple[float, Directory] | None = None
+        #: Batches that the set-based path gave up on and filed copy by copy.
+        self.careful_batches = 0
 
     def run(self, account_id: int, progress: Progress | None = None) -> SyncRun:
         """File every copy of the account waiting now; a run record says how it went."""
@@ -186,12 +188,15 @@ class Filing:
                     done = [a for a in arrivals if a.record.id not in failed]
                     self._dequeue(session, done, failed)
                     session.commit()
-                except Exception:
+                except Exception as exc:
                     session.rollback()
                     for w in batch:  # what the attempt set on the records went with it
                         w.record.target_id = w.record.stored[2]
                     if careful:
                         raise
+                    log.warning("filing a batch of account %s set-based failed (%s: %s); "
+                                "filing it copy by copy", account_id, type(exc).__name__, exc)
+                    self.careful_batches += 1
                     continue
             return len(done), sum(1 for a in done if a.failed), len(failed)
         raise AssertionError("unreachable")

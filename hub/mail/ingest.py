@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
-from hub.db import utcnow
+from hub.db import insert_rows, reserve_ids, utcnow
 from hub.mail.fields import digest
 from hub.mail.matching import sync_entries
 from hub.mail.models import MailCopy, MailInbound, MailMessage, MailRaw
@@ -150,11 +150,11 @@ def _enqueue(session: Session, account: Account, queued: list[dict[str, Any]],
             _INBOUND.c.source_record_id.in_(sorted(replace)))).scalars())
         conn.execute(delete(_INBOUND).where(_INBOUND.c.source_record_id.in_(sorted(replace))))
         conn.execute(delete(_RAW).where(_RAW.c.id.in_(old)))
-    raw_ids = conn.execute(insert(_RAW).returning(_RAW.c.id, sort_by_parameter_order=True),
-                           [{"sha256": digest(q["raw"]), "raw": q["raw"]} for q in queued]
-                           ).scalars().all()
+    raw_ids = reserve_ids(conn, _RAW, len(queued))
+    insert_rows(conn, _RAW, [{"id": raw_id, "sha256": digest(q["raw"]), "raw": q["raw"]}
+                             for q, raw_id in zip(queued, raw_ids, strict=True)])
     now = utcnow()
-    conn.execute(insert(_INBOUND), [
+    insert_rows(conn, _INBOUND, [
         {"source_record_id": q["record"].id, "account_id": account.id, "raw_id": raw_id,
          "flags": q["flags"], "headers_only": q["headers_only"], "error": None,
          "created_at": now}

@@ -3,9 +3,10 @@
 A sync batch touches hundreds of records, and an ORM object per record cost more than
 the work it stood for (a third of an initial mail sync went to creating, tracking and
 flushing them). A :class:`Record` is a plain object instead: the runner reads a batch's
-existing records with one SELECT per 500 keys, inserts the new ones with one multi-row
-INSERT ... RETURNING, hands them to the sinks, and at the end of the batch writes back
-what changed - one executemany UPDATE per set of changed columns.
+existing records with one SELECT per 500 keys, inserts the new ones with one executemany
+INSERT (their ids reserved beforehand, :func:`hub.db.reserve_ids`), hands them to the
+sinks, and at the end of the batch writes back what changed - one executemany UPDATE per
+set of changed columns.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 
+from hub.db import insert_rows, reserve_ids
 from hub.sync.models import SourceRecord
 from hub.sync.protocol import Item
 
@@ -94,11 +96,13 @@ def for_batch(conn: Connection, account_id: int, stream: str, batch: Iterable[It
     found = load(conn, account_id, stream, list(items))
     fresh = [(item, initial(item)) for key, item in items.items() if key not in found]
     if fresh:
-        rows = [{"account_id": account_id, "stream": stream, "external_id": item.external_id,
-                 "kind": item.kind, "occurred_at": item.occurred_at, "data": data,
-                 "updated_at": now} for item, data in fresh]
-        ids = conn.execute(insert(TABLE).returning(TABLE.c.id, sort_by_parameter_order=True),
-                           rows).scalars().all()
+        ids = reserve_ids(conn, TABLE, len(fresh))
+        insert_rows(conn, TABLE, [
+            {"id": record_id, "account_id": account_id, "stream": stream,
+             "external_id": item.external_id, "kind": item.kind,
+             "occurred_at": item.occurred_at, "target_id": None, "deleted_at": None,
+             "data": data, "updated_at": now}
+            for (item, data), record_id in zip(fresh, ids, strict=True)])
         for (item, data), record_id in zip(fresh, ids, strict=True):
             record = Record(id=record_id, account_id=account_id, stream=stream,
                             external_id=item.external_id, kind=item.kind,

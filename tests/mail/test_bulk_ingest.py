@@ -98,6 +98,8 @@ def _sync(factory: sessionmaker[Session], tmp: Path, one_by_one: bool) -> None:
         assert run.status == "ok" and run.errors == 0
         filed = filing.run(account_id)
         assert filed.status == "ok" and filed.errors == 0 and filed.items == run.items
+        # The set-based path did the work itself: it never fell back to the reference.
+        assert filing.careful_batches == 0
 
 
 def _snapshot(session: Session) -> dict[str, Any]:
