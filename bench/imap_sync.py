@@ -184,6 +184,7 @@ class Run:
     #: in-process part of it.
     fetched: float | None = None
     fetch_inproc: float | None = None
+    cpu: float | None = None
 
 
 def measured(argv: list[str], *, timeout: float, env: dict[str, str] | None = None,
@@ -201,12 +202,12 @@ def measured(argv: list[str], *, timeout: float, env: dict[str, str] | None = No
             # with worker processes (Client Hub's parse workers) is counted with them:
             # the largest sum of the whole tree's resident sets seen.
             hwm_kb = max(hwm_kb, _vm_hwm_kb(proc.pid), _tree_rss_kb(proc.pid))
-            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.perf_counter() > deadline:
                 proc.kill()
-                _, status, _ = os.wait4(proc.pid, 0)
+                _, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.005)
         wall = time.perf_counter() - start
@@ -218,7 +219,9 @@ def measured(argv: list[str], *, timeout: float, env: dict[str, str] | None = No
     for line in text.splitlines()[-1:]:
         if line.startswith("{") and '"vm_hwm_kb"' in line:  # a child that reports its own
             hwm_kb = max(hwm_kb, json.loads(line)["vm_hwm_kb"])
-    return Run(wall, hwm_kb / 1024, ok, note), text
+    # CPU time of the child and of the processes it waited for (parse workers).
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, hwm_kb / 1024, ok, note, cpu=cpu), text
 
 
 def _vm_hwm_kb(pid: int) -> int:

@@ -6,7 +6,7 @@ same comparisons work on SQLite (which has no time zone type) and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -131,6 +131,19 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
                       for name in names]
         _INSERTS[cache_key] = (compiled.string, processors, compiled.positional)
     sql, processors, positional = _INSERTS[cache_key]
+    # The same value object in many rows (a batch's "now", an empty list) is converted
+    # once: by identity, so only while the rows that hold it are alive, here.
+    memo: dict[int, Any] = {}
+
+    def once(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def run(value: Any) -> Any:
+            key = id(value)
+            if key not in memo:
+                memo[key] = convert(value)
+            return memo[key]
+        return run
+
+    processors = [(k, once(p) if p else None) for k, p in processors]
     if positional:
         conn.exec_driver_sql(sql, [tuple(p(row[k]) if p else row[k] for k, p in processors)
                                    for row in rows])

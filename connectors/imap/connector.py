@@ -14,7 +14,8 @@ How one ``read`` goes:
    server no longer returns are deletions (see :mod:`connectors.imap.cursor`).
 4. New messages: the UIDs from the cursor's ``uidnext`` up to the bound, searched
    compactly and fetched in ascending batches (``BODY.PEEK[]``; headers only above
-   ``size_limit``), with a checkpoint after each batch.
+   ``size_limit``), with a checkpoint after each batch. The next batch's FETCH is sent
+   before a batch is handed on, so the server and the hub work at the same time.
 
 Memory stays bounded by one batch (and at most ``FETCH_BYTES`` of bodies per FETCH)
 whatever the mailbox size: UID sets are kept as ranges and searched with ESEARCH where
@@ -38,6 +39,10 @@ MB = 1024 * 1024
 FETCH_BYTES = 32 * MB
 #: Known UIDs covered by one CHANGEDSINCE FETCH, so a mass flag change answers in parts.
 CHANGE_WINDOW = 5000
+#: Batches whose larger messages one SEARCH finds; their sizes are all held at once.
+SIZE_WINDOW = 20
+#: Messages up to this size are fetched without asking for their size first.
+SMALL = 64 * 1024
 #: UIDs one plain SEARCH spans where ESEARCH is missing: imaplib refuses lines over 1 MB.
 PLAIN_SEARCH_SPAN = 50_000
 #: Tried in order when no folder carries the \Sent attribute (RFC 6154).
@@ -73,16 +78,30 @@ class ImapConnector:
         self.size_limit = size_limit
         self.batch_size = batch_size
         self.since = since
+        # One connection serves a whole sync (the folder list and every folder): servers
+        # limit connections per user, and each login costs a round of authentication.
+        self._open: ImapSession | None = None
 
     def check(self) -> None:
         ImapSession.open(self.endpoint).close()
 
-    def streams(self) -> list[str]:
-        session = ImapSession.open(self.endpoint)
-        try:
-            listed = session.folders()
-        finally:
+    def close(self) -> None:
+        """Log out; the next call connects again."""
+        session, self._open = self._open, None
+        if session is not None:
             session.close()
+
+    def _session(self) -> ImapSession:
+        if self._open is None:
+            self._open = ImapSession.open(self.endpoint)
+        return self._open
+
+    def streams(self) -> list[str]:
+        try:
+            listed = self._session().folders()
+        except BaseException:
+            self.close()
+            raise
         names = ["INBOX"]
         sent = pick_sent_folder(listed)
         for name in ([sent] if sent else []) + self.folders:
@@ -95,12 +114,16 @@ class ImapConnector:
             raise SourceError(f"not an IMAP stream: {stream!r}")
         folder = stream[len(STREAM_PREFIX):]
         state = FolderCursor.from_dict(stream, cursor) if cursor else None
-        session = ImapSession.open(self.endpoint)
+        session = self._session()
+        finished = False
         try:
             with translate_errors(self.endpoint, f"syncing the folder {folder!r}"):
                 yield from _FolderSync(self, session, stream, folder, state).run()
+            finished = True
         finally:
-            session.close()
+            if not finished:
+                # Broken, or left mid-way with a FETCH still unanswered: not reusable.
+                self.close()
 
 
 def pick_sent_folder(folders: Iterable[tuple[frozenset[str], str]]) -> str | None:
@@ -230,43 +253,81 @@ class _FolderSync:
             found = self.session.search(["UID", f"{start}:{end}", *since])
             # Only what was asked for: a stray answer must not move the cursor past the bound.
             found = found.between(start, end)
-            for batch in found.chunks(self.conn.batch_size):
-                yield from self._fetch_batch(state, batch)
-                state.uidnext = batch.max + 1
-                yield self._checkpoint()
+            for window in found.chunks(self.conn.batch_size * SIZE_WINDOW):
+                yield from self._fetch_window(state, window)
             state.uidnext = end + 1
             start = end + 1
 
-    def _fetch_batch(self, state: FolderCursor, batch: UidSet) -> Iterator[Item]:
-        sizes, _ = self.session.fetch(str(batch), ["RFC822.SIZE"])
+    def _fetch_window(self, state: FolderCursor, window: UidSet) -> Iterator[Item | Checkpoint]:
+        """The messages of a window of new UIDs, batch by batch with a checkpoint after
+        each. The FETCH of the next batch's bodies goes out before this batch is handed
+        on, so the server reads it while the hub stores this one (one command ahead).
+
+        What a FETCH may bring is bounded by size, and sizes are asked for only where
+        they matter: one SEARCH finds the window's messages above :data:`SMALL` (most
+        mail is below it, and a batch of those cannot exceed FETCH_BYTES), and only
+        theirs are fetched. Reading every message's size cost a fifth of a sync."""
+        small = min(SMALL, self.conn.size_limit)
+        # By range, not by the window's own UIDs: a UID set can outgrow a command line.
+        bigger = self.session.search(["UID", f"{window.min}:{window.max}", "LARGER",
+                                      str(small)]).intersection(window)
+        sizes: dict[int, int] = {}
+        for chunk in bigger.chunks(self.conn.batch_size):
+            fetched, _ = self.session.fetch(str(chunk), ["RFC822.SIZE"])
+            sizes |= {uid: int(a.get(b"RFC822.SIZE", 0)) for uid, a in fetched.items()
+                      if uid in chunk}
+        plan = [(batch, self._commands(batch, sizes, small))
+                for batch in window.chunks(self.conn.batch_size)]
+        queue = [(uids, headers_only) for _, commands in plan for uids, headers_only in commands]
+        sent: list[tuple[bytes, list[int], bool]] = []
+
+        def send_next() -> None:
+            if queue:
+                uids, headers_only = queue.pop(0)
+                tag = self.session.send_fetch(str(UidSet.of(uids)),
+                                              _HEADER if headers_only else _BODY)
+                sent.append((tag, uids, headers_only))
+
+        send_next()
+        for batch, commands in plan:
+            flags: list[tuple[int, list[str]]] = []
+            items: list[Item] = []
+            for _ in commands:
+                tag, uids, headers_only = sent.pop(0)
+                fetched = self.session.finish_fetch(tag, UidSet.of(uids))
+                send_next()
+                for uid in uids:
+                    if uid not in fetched:
+                        continue  # expunged since the search: never held, nothing to report
+                    item = message_item(self.stream, self.folder, state.uidvalidity, uid,
+                                        fetched[uid], headers_only=headers_only)
+                    state.uids.add(uid)
+                    flags.append((uid, item.data["flags"]))
+                    items.append(item)
+                del fetched
+            if state.flagsums is not None and flags:
+                state.flagsums.append(FlagSum(batch.min, batch.max, flags_digest(flags)))
+            yield from items
+            state.uidnext = batch.max + 1
+            yield self._checkpoint()
+
+    def _commands(self, batch: UidSet, sizes: Mapping[int, int],
+                  small_size: int) -> list[tuple[list[int], bool]]:
+        """The FETCHes of one batch: bodies in groups of at most FETCH_BYTES, headers
+        only above the size limit. ``sizes`` holds the sizes of the messages above
+        ``small_size``; every other one counts as that large."""
         small: list[tuple[int, int]] = []
         large: list[int] = []
-        for uid in sorted(sizes):
-            if uid not in batch:
-                continue
-            size = int(sizes[uid].get(b"RFC822.SIZE", 0))
+        for uid in batch:
+            size = sizes.get(uid, small_size)
             if size > self.conn.size_limit:
                 large.append(uid)
             else:
                 small.append((uid, size))
-        flags: list[tuple[int, list[str]]] = []
-        groups = [(g, False) for g in _by_bytes(small, FETCH_BYTES)]
-        groups += [(large[i:i + self.conn.batch_size], True)
-                   for i in range(0, len(large), self.conn.batch_size)]
-        for uids, headers_only in groups:
-            fetched, _ = self.session.fetch(str(UidSet.of(uids)),
-                                            _HEADER if headers_only else _BODY)
-            for uid in uids:
-                if uid not in fetched:
-                    continue  # expunged since the search: never held, nothing to report
-                item = message_item(self.stream, self.folder, state.uidvalidity, uid,
-                                    fetched[uid], headers_only=headers_only)
-                state.uids.add(uid)
-                flags.append((uid, item.data["flags"]))
-                yield item
-            del fetched
-        if state.flagsums is not None and flags:
-            state.flagsums.append(FlagSum(batch.min, batch.max, flags_digest(flags)))
+        commands = [(group, False) for group in _by_bytes(small, FETCH_BYTES)]
+        commands += [(large[i:i + self.conn.batch_size], True)
+                     for i in range(0, len(large), self.conn.batch_size)]
+        return commands
 
 
 def _by_bytes(sized: list[tuple[int, int]], budget: int) -> Iterator[list[int]]:

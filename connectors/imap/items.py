@@ -32,10 +32,13 @@ def external_id(uidvalidity: int, uid: int) -> str:
 
 
 def flag_list(fetched: Mapping[bytes, Any]) -> list[str]:
-    flags = {
-        (f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f))
-        for f in fetched.get(b"FLAGS", ())
-    }
+    raw = fetched.get(b"FLAGS", ())
+    if not raw:
+        return []  # most new mail: no flags at all
+    flags = {f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f) for f in raw}
+    if len(flags) == 1:
+        (only,) = flags
+        return [] if only.lower() in _SESSION_FLAGS else [only]
     return sorted(f for f in flags if f.lower() not in _SESSION_FLAGS)
 
 

@@ -82,6 +82,9 @@ class ImapSession:
         caps = client.capabilities()
         self.capabilities = frozenset(c.decode().upper() for c in caps)
         self.qresync = False
+        #: FETCH answers read ahead of the command they belong to (see finish_fetch).
+        self._early: dict[int, dict[bytes, Any]] = {}
+        self._enabled = False
 
     @classmethod
     def open(cls, endpoint: Endpoint) -> ImapSession:
@@ -145,11 +148,16 @@ class ImapSession:
 
     def examine(self, folder: str) -> FolderInfo:
         """Selects read-only (EXAMINE): nothing we do marks a message read."""
+        self._early.clear()
         with translate_errors(self.endpoint, f"opening the folder {folder!r}"):
-            if "QRESYNC" in self.capabilities and "ENABLE" in self.capabilities:
+            # ENABLE belongs before the first SELECT of a session (RFC 5161).
+            if self._enabled:
+                pass
+            elif "QRESYNC" in self.capabilities and "ENABLE" in self.capabilities:
                 self.qresync = b"QRESYNC" in [c.upper() for c in self.client.enable("QRESYNC")]
             elif "CONDSTORE" in self.capabilities and "ENABLE" in self.capabilities:
                 self.client.enable("CONDSTORE")
+            self._enabled = True
             try:
                 resp = self.client.select_folder(folder, readonly=True)
             except imaplib.IMAP4.error as exc:
@@ -199,6 +207,36 @@ class ImapSession:
         # its sequence number.
         parsed = parse_fetch(data)
         return {int(v[b"UID"]): v for v in parsed.values() if b"UID" in v}, vanished
+
+    def send_fetch(self, uids: str, items: Sequence[str]) -> bytes:
+        """Send ``UID FETCH uids (items)`` without waiting for the answer; returns the
+        command's tag for :meth:`finish_fetch`. The sync keeps one such FETCH ahead, so
+        that the server reads the next batch while the hub stores this one."""
+        with translate_errors(self.endpoint, "asking for messages"):
+            tag: bytes = self.client._imap._command("UID", "FETCH", uids,
+                                                    f"({' '.join(items)})")
+            return tag
+
+    def finish_fetch(self, tag: bytes, wanted: UidSet) -> dict[int, dict[bytes, Any]]:
+        """The answers for ``wanted`` to a FETCH sent by :meth:`send_fetch`, by UID. A
+        server that runs pipelined commands at once may answer for a later one before
+        this one is done: answers for other UIDs are kept until the command they belong
+        to is finished, so nothing asked for is taken for missing."""
+        imap = self.client._imap
+        with translate_errors(self.endpoint, "reading messages"):
+            typ, data = imap._command_complete("FETCH", tag)
+            _check(typ, data, "FETCH", self.endpoint)
+            typ, data = imap._untagged_response(typ, data, "FETCH")
+        if data != [None]:
+            for answer in parse_fetch(data).values():
+                if b"UID" in answer:
+                    uid = int(answer[b"UID"])
+                    # An unsolicited FLAGS answer must not replace the one with the body.
+                    self._early[uid] = {**self._early.get(uid, {}), **answer}
+        found = {uid: self._early.pop(uid) for uid in wanted if uid in self._early}
+        if len(self._early) > 100_000:  # unsolicited answers for messages nobody asked for
+            self._early.clear()
+        return found
 
     def search(self, criteria: Sequence[str]) -> UidSet:
         """``UID SEARCH``; compact (ESEARCH) where the server can, so a large mailbox

@@ -55,7 +55,7 @@ class MailSink:
         copy_flags: list[dict[str, Any]] = []
         for record, item in pairs:
             flags = [str(f) for f in item.data.get("flags") or []]
-            if item.kind == "message":
+            if item.kind == "message" and not record.fresh:  # a fresh one was given it
                 record.data = self.record_data(item)
             if record.id in queue:  # twice in one batch: the later answer wins
                 queue[record.id] = _queued(record, item, queue[record.id])
