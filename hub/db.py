@@ -107,7 +107,8 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
     return list(range(start + 1, start + 1 + count))
 
 
-_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[tuple[str, Any]], bool]] = {}
+_Insert = tuple[str, list[tuple[str, Any]], bool, set[str]]
+_INSERTS: dict[tuple[str, str, tuple[str, ...]], _Insert] = {}
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -129,10 +130,11 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
                              f" and give {sorted(set(keys) - set(names))} to no column")
         processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
                       for name in names]
-        _INSERTS[cache_key] = (compiled.string, processors, compiled.positional)
-    sql, processors, positional = _INSERTS[cache_key]
-    # The same value object in many rows (a batch's "now", an empty list) is converted
-    # once: by identity, so only while the rows that hold it are alive, here.
+        dates = {name for name in names if isinstance(table.c[name].type, UTCDateTime)}
+        _INSERTS[cache_key] = (compiled.string, processors, compiled.positional, dates)
+    sql, processors, positional, dated = _INSERTS[cache_key]
+    # The same time in many rows (a batch's "now") is converted once: by identity, so
+    # only while the rows that hold it are alive, here.
     memo: dict[int, Any] = {}
 
     def once(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -143,12 +145,13 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
             return memo[key]
         return run
 
-    processors = [(k, once(p) if p else None) for k, p in processors]
+    steps: list[tuple[str, Callable[[Any], Any] | None]] = [
+        (k, once(p) if p and k in dated else p) for k, p in processors]
     if positional:
-        conn.exec_driver_sql(sql, [tuple(p(row[k]) if p else row[k] for k, p in processors)
+        conn.exec_driver_sql(sql, [tuple(p(row[k]) if p else row[k] for k, p in steps)
                                    for row in rows])
     else:
-        conn.exec_driver_sql(sql, [{k: p(row[k]) if p else row[k] for k, p in processors}
+        conn.exec_driver_sql(sql, [{k: p(row[k]) if p else row[k] for k, p in steps}
                                    for row in rows])
 
 

@@ -78,8 +78,10 @@ class ImapConnector:
         self.size_limit = size_limit
         self.batch_size = batch_size
         self.since = since
-        # One connection serves a whole sync (the folder list and every folder): servers
-        # limit connections per user, and each login costs a round of authentication.
+        # One connection reads every folder of a sync: servers limit connections per user,
+        # and each login costs a round of authentication. The folder list comes over a
+        # short connection of its own: after a LIST, Dovecot opens a large Maildir folder
+        # in the same session some fifty times slower (0.1 s at 100,000 messages).
         self._open: ImapSession | None = None
 
     def check(self) -> None:
@@ -97,11 +99,11 @@ class ImapConnector:
         return self._open
 
     def streams(self) -> list[str]:
+        lister = ImapSession.open(self.endpoint)
         try:
-            listed = self._session().folders()
-        except BaseException:
-            self.close()
-            raise
+            listed = lister.folders()
+        finally:
+            lister.close()
         names = ["INBOX"]
         sent = pick_sent_folder(listed)
         for name in ([sent] if sent else []) + self.folders:
@@ -294,7 +296,7 @@ class _FolderSync:
             items: list[Item] = []
             for _ in commands:
                 tag, uids, headers_only = sent.pop(0)
-                fetched = self.session.finish_fetch(tag, UidSet.of(uids))
+                fetched = self.session.finish_fetch(tag, set(uids))
                 send_next()
                 for uid in uids:
                     if uid not in fetched:

@@ -1,16 +1,23 @@
 """Reading the FETCH answers of a sync: the few flat shapes the connector asks for.
 
 imapclient's parser reads any IMAP answer, token by token, in Python; for a FETCH of many
-message bodies that lexer was a sixth of a whole initial sync. The answers this connector
-asks for have one flat shape - ``UID``, ``RFC822.SIZE``, ``FLAGS``, ``INTERNALDATE``,
-``MODSEQ`` and at most one ``BODY[...]`` literal - that one regular expression per
-message reads. Anything else (a nested list, a second literal, NIL, an item nobody asked
-for) makes :func:`parse_fetch` hand the whole answer to imapclient's parser, which stays
-the reference: both give the same dictionaries (``tests/connectors/test_imap_fetch.py``).
+message bodies that lexer was a sixth of a whole initial sync, and imaplib's line-by-line
+reading, which files every line through several regular expressions, another tenth. The
+answers this connector asks for have one flat shape - ``UID``, ``RFC822.SIZE``,
+``FLAGS``, ``INTERNALDATE``, ``MODSEQ`` and at most one ``BODY[...]`` literal - that one
+regular expression per message reads.
+
+:func:`read_fetch` reads a FETCH command's answers off the connection itself, but only
+lines that start as a FETCH answer; every other line (the completion, EXISTS, VANISHED,
+BYE) it leaves to imaplib, which files it as always. Anything not of the flat shape (a
+nested list, a second literal, NIL, an item nobody asked for) goes, in imaplib's own data
+shape, to :func:`parse_fetch` and from there to imapclient's parser, which stays the
+reference: all give the same dictionaries (``tests/connectors/test_imap_fetch.py``).
 """
 
 from __future__ import annotations
 
+import imaplib
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -28,6 +35,15 @@ _ATTR = re.compile(
 _HEAD = re.compile(rb"(\d+) \(")
 _DATE = re.compile(rb"\s?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
 _ZONES: dict[bytes, timezone] = {}
+
+
+# The common answer to the connector's body FETCH, in the order servers give it.
+_BODY_ANSWER = re.compile(
+    rb'\* (\d+) FETCH \(UID (\d+) RFC822\.SIZE (\d+) FLAGS \(([^()"{}]*)\) '
+    rb'INTERNALDATE "([^"\\]*)"(?: MODSEQ \((\d+)\))? (BODY\[(?:HEADER)?\]) \{(\d+)\}\r\n\Z')
+_FETCH_START = re.compile(rb"\* (\d+) FETCH \(")
+_LITERAL = re.compile(rb"\{(\d+)\}\Z")
+_MAXLINE = 1_000_000  # imaplib's own limit on a line
 
 
 class _NotFlat(Exception):
@@ -132,3 +148,83 @@ def _internaldate(text: bytes) -> datetime:
         zone = _ZONES[offset] = timezone(timedelta(minutes=-minutes if sign == b"-" else minutes))
     return datetime(int(year), _MONTHS[month.capitalize()], int(day), int(hh), int(mm), int(ss),
                     tzinfo=zone)
+
+
+Answers = dict[int, dict[bytes, Any]]
+
+
+def read_fetch(imap: imaplib.IMAP4, tag: bytes) -> tuple[str, list[Any], Answers]:
+    """Read until the command ``tag`` completes: (status, completion data, answers by
+    sequence number). FETCH answers are read here; every other line through imaplib."""
+    file = imap.file
+    answers: dict[int, dict[bytes, Any]] = {}
+    others: list[Any] = []
+    while True:
+        result = imap.tagged_commands.get(tag)
+        if result is not None:
+            del imap.tagged_commands[tag]
+            others += imap.untagged_responses.pop("FETCH", [])
+            if others:
+                for seq, answer in parse_fetch(others).items():
+                    answers[seq] = {**answers.get(seq, {}), **answer}
+            return result[0], result[1], answers
+        if not _FETCH_START.match(file.peek(64)):
+            imap._check_bye()  # type: ignore[attr-defined]
+            imap._get_response()  # type: ignore[attr-defined]
+            continue
+        line = file.readline(_MAXLINE + 1)
+        if len(line) > _MAXLINE or not line.endswith(b"\r\n"):
+            raise imap.abort(f"socket error: {'line too long' if line else 'EOF'} in FETCH")
+        fast = _BODY_ANSWER.match(line)
+        if fast is not None:
+            literal = _exact(imap, int(fast.group(8)))
+            trailer = file.readline(_MAXLINE + 1)
+            if trailer == b")\r\n":
+                try:
+                    answer = _body_answer(fast, literal)
+                except _NotFlat:
+                    pass
+                else:
+                    seq = answer[b"SEQ"]
+                    answers[seq] = {**answers.get(seq, {}), **answer}
+                    continue
+            others.append((_as_imaplib(line), literal))
+            _rest(imap, trailer, others)
+            continue
+        _rest(imap, line, others, first=True)
+
+
+def _body_answer(match: re.Match[bytes], literal: bytes) -> dict[bytes, Any]:
+    seq, uid, size, flags, date, modseq, key, _ = match.groups()
+    answer: dict[bytes, Any] = {b"SEQ": int(seq), b"UID": int(uid), b"RFC822.SIZE": int(size),
+                                b"FLAGS": tuple(flags.split()),
+                                b"INTERNALDATE": _internaldate(date), key: literal}
+    if modseq is not None:
+        answer[b"MODSEQ"] = (int(modseq),)
+    return answer
+
+
+def _as_imaplib(line: bytes) -> bytes:
+    """"* 7 FETCH (...)\r\n" as imaplib files it: "7 (...)"."""
+    seq, _, rest = line[2:].removesuffix(b"\r\n").partition(b" FETCH ")
+    return seq + b" " + rest
+
+
+def _rest(imap: imaplib.IMAP4, line: bytes, into: list[Any], *, first: bool = False) -> None:
+    """An answer (or the rest of one after a literal) in imaplib's data shape: literal
+    by literal, as imaplib's own reader would file it."""
+    text = _as_imaplib(line) if first else line.removesuffix(b"\r\n")
+    while (literal := _LITERAL.search(text)) is not None:
+        into.append((text, _exact(imap, int(literal.group(1)))))
+        following = imap.file.readline(_MAXLINE + 1)
+        if len(following) > _MAXLINE or not following.endswith(b"\r\n"):
+            raise imap.abort("socket error: EOF in FETCH")
+        text = following.removesuffix(b"\r\n")
+    into.append(text)
+
+
+def _exact(imap: imaplib.IMAP4, size: int) -> bytes:
+    data = imap.file.read(size)
+    if len(data) != size:
+        raise imap.abort("socket error: EOF in the middle of a message")
+    return data

@@ -19,7 +19,7 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import LoginError
 
-from connectors.imap.fetch import parse_fetch
+from connectors.imap.fetch import parse_fetch, read_fetch
 from connectors.imap.uidset import UidSet
 from hub.sync.protocol import SourceError
 
@@ -217,25 +217,26 @@ class ImapSession:
                                                     f"({' '.join(items)})")
             return tag
 
-    def finish_fetch(self, tag: bytes, wanted: UidSet) -> dict[int, dict[bytes, Any]]:
+    def finish_fetch(self, tag: bytes, wanted: Collection[int]) -> dict[int, dict[bytes, Any]]:
         """The answers for ``wanted`` to a FETCH sent by :meth:`send_fetch`, by UID. A
         server that runs pipelined commands at once may answer for a later one before
         this one is done: answers for other UIDs are kept until the command they belong
         to is finished, so nothing asked for is taken for missing."""
         imap = self.client._imap
         with translate_errors(self.endpoint, "reading messages"):
-            typ, data = imap._command_complete("FETCH", tag)
+            typ, data, answers = read_fetch(imap, tag)
             _check(typ, data, "FETCH", self.endpoint)
-            typ, data = imap._untagged_response(typ, data, "FETCH")
-        if data != [None]:
-            for answer in parse_fetch(data).values():
-                if b"UID" in answer:
-                    uid = int(answer[b"UID"])
-                    # An unsolicited FLAGS answer must not replace the one with the body.
-                    self._early[uid] = {**self._early.get(uid, {}), **answer}
-        found = {uid: self._early.pop(uid) for uid in wanted if uid in self._early}
-        if len(self._early) > 100_000:  # unsolicited answers for messages nobody asked for
-            self._early.clear()
+        early = self._early
+        for answer in answers.values():
+            uid = answer.get(b"UID")
+            if uid is None:
+                continue
+            before = early.get(uid)
+            # An unsolicited FLAGS answer must not replace the one with the body.
+            early[uid] = answer if before is None else {**before, **answer}
+        found = {uid: early.pop(uid) for uid in [u for u in early if u in wanted]}
+        if len(early) > 100_000:  # unsolicited answers for messages nobody asked for
+            early.clear()
         return found
 
     def search(self, criteria: Sequence[str]) -> UidSet:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from imapclient.response_parser import parse_fetch_response
 
-from connectors.imap.fetch import _flat, _NotFlat, parse_fetch
+from connectors.imap.fetch import _flat, _NotFlat, parse_fetch, read_fetch
 from tests.connectors.test_imap import make_mail
 from tests.peers.dovecot import MailUser
 
@@ -80,3 +80,28 @@ def test_internaldate_zones() -> None:
     got = parse_fetch(data)[7][b"INTERNALDATE"]
     assert got == datetime(2026, 3, 2, 9, 29, 59, tzinfo=UTC)
     assert got.utcoffset() == -timedelta(hours=9, minutes=30)
+
+
+@pytest.mark.parametrize("asked", [
+    *ASKED,
+    "(BODY.PEEK[HEADER] BODY.PEEK[TEXT])",  # two literals in one answer
+    "(FLAGS BODYSTRUCTURE BODY.PEEK[])",  # a nested list beside the literal
+    "(ENVELOPE)",  # quoted strings and NIL, no literal
+])
+def test_read_fetch_reads_what_imaplib_reads(mailbox: MailUser, asked: str) -> None:
+    """The same command read twice off one connection: once by imaplib and imapclient,
+    once by read_fetch; the answers agree, and the connection is left where imaplib
+    would leave it (the next command runs)."""
+    raws = [make_mail(n, subject=f"Viesti {n} äöå {{1}}", body="rivi\r\n" * n)
+            for n in range(1, 6)]
+    mailbox.append("INBOX", raws)
+    mailbox.add_flags("INBOX", [2], ["\\Seen", "$Laskutettu"])
+    with mailbox.client("INBOX", readonly=True) as client:
+        imap = client._imap
+        typ, data = imap.uid("FETCH", "1:*", asked)
+        want = dict(parse_fetch_response(data, False, False))
+        tag = imap._command("UID", "FETCH", "1:*", asked)
+        status, _, got = read_fetch(imap, tag)
+        assert (typ, status) == ("OK", "OK")
+        _same(got, want)
+        assert client.noop()[0].startswith(b"NOOP")  # the session is in step
