@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -111,8 +118,12 @@ def sync(
     account: Annotated[int | None, typer.Option(help="Only this account id")] = None,
 ) -> None:
     """Sync every enabled account (or one), showing progress; exits 1 if a stream failed."""
+    from hub.mail.filing import STREAM as FILING
+    from hub.mail.filing import waiting
+    from hub.process import settle
     from workers.sync import sync_account
 
+    settle()
     factory = make_session_factory(open_database())
     with factory() as session:
         stmt = select(Account.id, Account.name).where(Account.enabled.is_(True))
@@ -122,17 +133,28 @@ def sync(
     if not targets:
         raise ClientHubError("no account to sync; add one with 'clienthub accounts add'")
     failed = 0
-    columns = (SpinnerColumn(), TextColumn("{task.description}"),
-               TextColumn("{task.completed} items"), TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed:,.0f} {task.fields[what]}"), TimeElapsedColumn())
     with Progress(*columns, console=err) as bar:
         for account_id, name in targets:
-            task = bar.add_task(f"{name}", total=None)
+            tasks: dict[str, TaskID] = {}
 
-            def advance(stream: str, n: int, task: int = task, name: str = name) -> None:
-                bar.update(task, advance=n, description=f"{name} {stream}")
+            def advance(stream: str, n: int, account_id: int = account_id,
+                        name: str = name, tasks: dict[str, TaskID] = tasks) -> None:
+                if stream not in tasks:
+                    # Filing knows how much is left once it has begun: a bar with an end.
+                    total = None
+                    if stream == FILING:
+                        with factory() as session:
+                            total = n + waiting(session, account_id)
+                    tasks[stream] = bar.add_task(
+                        f"{name} {stream}", total=total,
+                        what="filed" if stream == FILING else "fetched")
+                bar.update(tasks[stream], advance=n)
 
             runs = sync_account(factory, account_id, advance)
-            bar.update(task, description=f"{name}: done")
+            for task in tasks.values():
+                bar.update(task, total=bar.tasks[task].completed)
             for run in runs:
                 line = (f"{name} {run.stream}: {run.status}, {run.items} items, "
                         f"{run.errors} errors, {run.unparsed} kept raw")

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Connection,
     DateTime,
     Engine,
@@ -107,8 +110,37 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
     return list(range(start + 1, start + 1 + count))
 
 
-_Insert = tuple[str, list[tuple[str, Any]], bool, set[str]]
+@dataclass(frozen=True)
+class _Insert:
+    sql: str
+    names: list[str]
+    positional: bool
+    #: (position, converter) for the columns whose values need converting.
+    steps: list[tuple[int, Callable[[Any], Any]]]
+    #: Positions of the aware-time columns (one "now" fills many rows).
+    dated: frozenset[int]
+    #: Positions of the JSON columns (most hold [] or {}).
+    jsons: frozenset[int]
+
+
 _INSERTS: dict[tuple[str, str, tuple[str, ...]], _Insert] = {}
+
+
+def _prepare_insert(dialect: Dialect, table: Table, keys: tuple[str, ...]) -> _Insert:
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    names = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+    if set(names) != set(keys):
+        raise ValueError(f"rows for {table.name} leave out {sorted(set(names) - set(keys))}"
+                         f" and give {sorted(set(keys) - set(names))} to no column")
+    steps: list[tuple[int, Callable[[Any], Any]]] = []
+    for position, name in enumerate(names):
+        convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            steps.append((position, convert))
+    types = [table.c[name].type for name in names]
+    return _Insert(compiled.string, names, compiled.positional, steps,
+                   frozenset(i for i, t in enumerate(types) if isinstance(t, UTCDateTime)),
+                   frozenset(i for i, t in enumerate(types) if isinstance(t, JSON)))
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -120,39 +152,46 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     keys = tuple(rows[0])
-    dialect = conn.dialect
-    cache_key = (dialect.name, table.name, keys)
-    if cache_key not in _INSERTS:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-        names = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
-        if set(names) != set(keys):
-            raise ValueError(f"rows for {table.name} leave out {sorted(set(names) - set(keys))}"
-                             f" and give {sorted(set(keys) - set(names))} to no column")
-        processors = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-                      for name in names]
-        dates = {name for name in names if isinstance(table.c[name].type, UTCDateTime)}
-        _INSERTS[cache_key] = (compiled.string, processors, compiled.positional, dates)
-    sql, processors, positional, dated = _INSERTS[cache_key]
-    # The same time in many rows (a batch's "now") is converted once: by identity, so
-    # only while the rows that hold it are alive, here.
-    memo: dict[int, Any] = {}
+    cache_key = (conn.dialect.name, table.name, keys)
+    plan = _INSERTS.get(cache_key)
+    if plan is None:
+        plan = _INSERTS[cache_key] = _prepare_insert(conn.dialect, table, keys)
+    values = itemgetter(*plan.names)
+    steps = [(position, _cheap(convert, position in plan.dated, position in plan.jsons))
+             for position, convert in plan.steps]
+    params: list[Any] = []
+    for row in rows:
+        got = values(row)
+        line = list(got) if len(plan.names) > 1 else [got]
+        for position, convert in steps:
+            line[position] = convert(line[position])
+        params.append(tuple(line) if plan.positional else dict(zip(plan.names, line,
+                                                                   strict=True)))
+    conn.exec_driver_sql(plan.sql, params)
 
-    def once(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        def run(value: Any) -> Any:
+
+def _cheap(convert: Callable[[Any], Any], dated: bool,
+           json: bool) -> Callable[[Any], Any]:
+    """``convert`` with what repeats converted once: the same time object (by identity,
+    only while the rows that hold it are alive), an empty list or mapping."""
+    if dated:
+        seen: dict[int, Any] = {}
+
+        def once(value: Any) -> Any:
             key = id(value)
-            if key not in memo:
-                memo[key] = convert(value)
-            return memo[key]
-        return run
+            if key not in seen:
+                seen[key] = convert(value)
+            return seen[key]
 
-    steps: list[tuple[str, Callable[[Any], Any] | None]] = [
-        (k, once(p) if p and k in dated else p) for k, p in processors]
-    if positional:
-        conn.exec_driver_sql(sql, [tuple(p(row[k]) if p else row[k] for k, p in steps)
-                                   for row in rows])
-    else:
-        conn.exec_driver_sql(sql, [{k: p(row[k]) if p else row[k] for k, p in steps}
-                                   for row in rows])
+        return once
+    if json:
+        empty: dict[type, Any] = {list: convert([]), dict: convert({})}
+
+        def light(value: Any) -> Any:
+            return empty[type(value)] if not value and type(value) in empty else convert(value)
+
+        return light
+    return convert
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

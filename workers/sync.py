@@ -102,7 +102,7 @@ def sync_account(factory: sessionmaker[Session], account_id: int,
         with runner.leased(account_id) as holder:
             runs = runner.run_streams(account_id, connector, holder, progress)
             if kind in MAIL_KINDS:
-                runs.append(filing(factory).run(account_id, progress))
+                runs.append(filing(factory).run(account_id, progress, holder))
     finally:
         close = getattr(connector, "close", None)
         if callable(close):

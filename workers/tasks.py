@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.accounts.models import Account
 from hub.db import make_engine, make_session_factory
 from hub.errors import NotFound, SourceFailed
+from hub.process import settle
 from hub.settings import get_settings
 from hub.sync.protocol import SourceError
 from hub.sync.runner import SyncInProgress
@@ -45,6 +46,7 @@ def _forget_parent_engine(**_: Any) -> None:
     if _factory is not None:
         _factory.kw["bind"].dispose(close=False)
     _factory = None
+    settle()  # its code is loaded: see hub.process
 
 
 def backoff(retries: int) -> int:

@@ -11,6 +11,7 @@ from api.deps import PrincipalDep, SessionDep
 from hub.access import audit
 from hub.accounts import service
 from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
+from hub.mail.filing import queued
 from hub.schemas import Instant, ListPage, Out
 from hub.sync.models import SyncLease, SyncRun
 
@@ -71,12 +72,19 @@ class AccountStatus(Out):
     name: str
     running: bool
     streams: list[StreamStatus]
+    #: Mail fetched and not yet filed into the timelines (filing follows each fetch).
+    waiting: int
+    #: Of those, copies whose filing failed: kept, and tried again with the next sync.
+    held: int
 
 
 @router.get("/sync/status", response_model=ListPage[AccountStatus])
 def sync_status(principal: PrincipalDep, session: SessionDep) -> ListPage[AccountStatus]:
     """The last run of every stream of your accounts (admins: all), and what is running.
-    A failed run says why; 'unparsed' counts messages kept raw because they did not parse."""
+    A running stream's counts grow as its batches commit. A mail account's sync fetches
+    each folder, then files what came into the timelines (the 'filing' stream);
+    'waiting' counts what is fetched and not yet filed. A failed run says why;
+    'unparsed' counts messages kept raw because they did not parse."""
     out = []
     for account in service.visible_accounts(session, principal):
         runs = session.scalars(select(SyncRun).where(SyncRun.account_id == account.id)
@@ -86,8 +94,10 @@ def sync_status(principal: PrincipalDep, session: SessionDep) -> ListPage[Accoun
             latest.setdefault(run.stream, run)
         lease = session.get(SyncLease, account.id)
         now = datetime.now(lease.expires_at.tzinfo) if lease else None
+        waiting, held = queued(session, account.id)
         out.append(AccountStatus(
             account_id=account.id, name=account.name,
             running=bool(lease and now and lease.expires_at > now),
-            streams=[StreamStatus.model_validate(r) for r in latest.values()]))
+            streams=[StreamStatus.model_validate(r) for r in latest.values()],
+            waiting=waiting, held=held))
     return ListPage(items=out)

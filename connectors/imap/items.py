@@ -3,9 +3,9 @@
 Three shapes share one key, ``external_id = "<uidvalidity>:<uid>"`` in stream
 ``mail:<folder>``:
 
-* ``kind="message"``: the message itself (raw bytes, flags, size, INTERNALDATE). The
-  connector does not parse it: the hub files it after the fetch, so the connection is
-  held only as long as reading takes.
+* ``kind="message"``: the message itself (raw bytes, flags, size; ``occurred_at`` is its
+  INTERNALDATE, when the server received it). The connector does not parse it: the hub
+  files it after the fetch, so the connection is held only as long as reading takes.
 * ``kind="flags"``: only ``data["flags"]`` changed. The hub sets the stored message's
   flags from it and leaves everything else (raw, parsed, occurred_at) as it was; it is
   never stored as an item of its own. ``occurred_at`` is when the change was seen.
@@ -25,6 +25,7 @@ from hub.sync.protocol import Item
 # \Recent belongs to one session, not to the message: it would look like a flag change
 # on every sync.
 _SESSION_FLAGS = {"\\recent"}
+_RECENT = (b"\\Recent", b"\\RECENT", b"\\recent")
 
 
 def external_id(uidvalidity: int, uid: int) -> str:
@@ -33,8 +34,8 @@ def external_id(uidvalidity: int, uid: int) -> str:
 
 def flag_list(fetched: Mapping[bytes, Any]) -> list[str]:
     raw = fetched.get(b"FLAGS", ())
-    if not raw:
-        return []  # most new mail: no flags at all
+    if not raw or (len(raw) == 1 and raw[0] in _RECENT):
+        return []  # most new mail: no flags at all, or only this session's \Recent
     flags = {f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f) for f in raw}
     if len(flags) == 1:
         (only,) = flags
@@ -69,8 +70,8 @@ def message_item(
             "uidvalidity": uidvalidity,
             "flags": flag_list(fetched),
             "size": int(fetched.get(b"RFC822.SIZE", len(raw_bytes or b""))),
-            "internaldate": internaldate.isoformat()
-            if isinstance(internaldate, datetime) else None,
+            # False when the server gave no INTERNALDATE: occurred_at is then fetch time.
+            "received": isinstance(internaldate, datetime),
             "raw": raw_bytes,
             "headers_only": headers_only,
         },

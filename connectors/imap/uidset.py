@@ -97,8 +97,10 @@ class UidSet:
         if not ranges or lo > ranges[-1][1] + 1:
             ranges.append((lo, hi))
             return
-        if lo >= ranges[-1][0]:
-            ranges[-1] = (ranges[-1][0], max(hi, ranges[-1][1]))
+        first, last = ranges[-1]
+        if lo >= first:
+            if hi > last:
+                ranges[-1] = (first, hi)
             return
         start = bisect.bisect_left(ranges, lo - 1, key=lambda r: r[1])
         end = bisect.bisect_right(ranges, hi + 1, key=lambda r: r[0])

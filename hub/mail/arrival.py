@@ -20,7 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
-from hub.mail.fields import message_columns, message_key, references, sent_time, unique_people
+from hub.mail.fields import (
+    folder_of,
+    message_columns,
+    message_key,
+    references,
+    sent_time,
+    unique_people,
+)
 from hub.mail.matching import Directory, match, sync_entries
 from hub.mail.models import MailCopy, MailMessage, MailParticipant
 from hub.mail.threading import find_or_create_thread
@@ -44,7 +51,8 @@ class Arrival:
 
     @property
     def folder(self) -> str:
-        return str(self.record.data.get("folder", ""))
+        # An IMAP copy's folder is what its stream reads; an archive keeps its own.
+        return str(self.record.data.get("folder") or folder_of(self.record.stream))
 
     @property
     def sent_at(self) -> datetime:

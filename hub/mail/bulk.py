@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
@@ -255,7 +256,7 @@ def _write(session: Session, account: Account, fresh: list[NewMessage],
         new.arrival.record.target_id = new.message_id
         if not wanted:
             continue
-        message = MailMessage(**row)
+        message = SimpleNamespace(**row)  # the row as written; no ORM object is needed
         values = entry_values(
             message, owners=[account.owner_user_id], share=account.share_level,
             gone=new.arrival.record.deleted_at is not None,
@@ -293,12 +294,13 @@ def _thread_ids(session: Session, threads: _Threads, fresh: list[NewMessage]) ->
              "private_to": [], "created_at": now}
             for n, thread_id in zip(created, made, strict=True)])
         ids.update(zip(created, made, strict=True))
-    for node, when in last.items():
-        if node > 0:
-            session.execute(update(MailThread).where(
-                MailThread.id == node,
-                or_(MailThread.last_message_at.is_(None), MailThread.last_message_at < when),
-            ).values(last_message_at=when))
+    later = [{"b_id": node, "b_when": when} for node, when in last.items() if node > 0]
+    if later:  # stored threads that this batch's mail moves forward, in one executemany
+        session.connection().execute(update(_THREADS).where(
+            _THREADS.c.id == bindparam("b_id"),
+            or_(_THREADS.c.last_message_at.is_(None),
+                _THREADS.c.last_message_at < bindparam("b_when")),
+        ).values(last_message_at=bindparam("b_when")), later)
     return ids
 
 

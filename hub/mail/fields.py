@@ -75,3 +75,8 @@ def unique_people(parsed: dict[str, Any]) -> list[tuple[str, str, str]]:
             seen.add((role, address))
             out.append((role, address, name))
     return out
+
+
+def folder_of(stream: str) -> str:
+    """The mailbox folder a stream reads ("mail:Saapuneet" -> "Saapuneet"), or ""."""
+    return stream.removeprefix("mail:") if stream.startswith("mail:") else ""

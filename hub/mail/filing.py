@@ -31,6 +31,7 @@ from hub.mail.models import MailInbound, MailRaw
 from hub.mail.parsing import Parse, pool, safe_parse
 from hub.sync import records
 from hub.sync.models import SourceRecord, SyncRun
+from hub.sync.runner import renew_lease
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,15 @@ _RECORDS = cast(Table, SourceRecord.__table__)
 
 def waiting(session: Session, account_id: int) -> int:
     """How many copies of the account wait to be filed."""
-    return int(session.scalar(select(func.count()).select_from(_INBOUND).where(
-        _INBOUND.c.account_id == account_id)) or 0)
+    return queued(session, account_id)[0]
+
+
+def queued(session: Session, account_id: int) -> tuple[int, int]:
+    """(waiting to be filed, of which held after a failed filing) for the account."""
+    total, held = session.execute(select(
+        func.count(), func.count(_INBOUND.c.error)).where(
+        _INBOUND.c.account_id == account_id)).one()
+    return int(total or 0), int(held or 0)
 
 
 @dataclass
@@ -65,10 +73,13 @@ class _Waiting:
 
 class Filing:
     def __init__(self, factory: sessionmaker[Session], parse: Parse, *, batch_size: int = 500,
-                 workers: int = 0, set_based: bool = True) -> None:
-        """``set_based=False`` files every copy by itself, as after a failure: the
-        reference that tests hold the set-based path to."""
+                 workers: int = 0, pool_from: int = POOL_THRESHOLD,
+                 set_based: bool = True) -> None:
+        """``workers`` parse processes once ``pool_from`` copies wait; ``set_based=False``
+        files every copy by itself, as after a failure: the reference that tests hold
+        the set-based path to."""
         self.factory = factory
+        self.pool_from = pool_from
         self.set_based = set_based
         self.parse = parse
         self.batch_size = batch_size
@@ -76,9 +87,15 @@ class Filing:
         self._directory_read: tuple[float, Directory] | None = None
         #: Batches that the set-based path gave up on and filed copy by copy.
         self.careful_batches = 0
+        #: Parse processes the last run used (0: it parsed in this process).
+        self.parse_processes = 0
+        self._holder: str | None = None
 
-    def run(self, account_id: int, progress: Progress | None = None) -> SyncRun:
-        """File every copy of the account waiting now; a run record says how it went."""
+    def run(self, account_id: int, progress: Progress | None = None,
+            holder: str | None = None) -> SyncRun:
+        """File every copy of the account waiting now; a run record says how it went.
+        ``holder``: the account's lease, renewed with every batch."""
+        self._holder = holder
         with self.factory() as session:
             total = waiting(session, account_id)
             run = SyncRun(account_id=account_id, stream=STREAM, status="running")
@@ -90,7 +107,8 @@ class Filing:
         try:
             with self._parser(total) as parse_many:
                 for batch, parsed in self._parsed(account_id, parse_many):
-                    done, bad, failed = self._file(account_id, batch, parsed)
+                    done, bad, failed = self._file(account_id, batch, parsed,
+                                                   (run_id, filed, unparsed, errors))
                     filed, unparsed, errors = filed + done, unparsed + bad, errors + failed
                     if progress is not None:
                         progress(STREAM, len(batch))
@@ -114,13 +132,15 @@ class Filing:
         """A function that parses a list of raws: in worker processes when there are
         enough to be worth them, else here. Returns a lazy iterator of results."""
         one = partial(safe_parse, self.parse)
-        if self.workers < 1 or total < POOL_THRESHOLD:
+        self.parse_processes = 0
+        if self.workers < 1 or total < self.pool_from:
             yield lambda raws: iter([one(raw) for raw in raws])
             return
         workers = pool(self.workers, self.parse)
         if workers is None:
             yield lambda raws: iter([one(raw) for raw in raws])
             return
+        self.parse_processes = self.workers
         try:
             chunk = max(1, self.batch_size // (self.workers * 4))
             yield lambda raws: workers.map(one, raws, chunksize=chunk)
@@ -170,10 +190,12 @@ class Filing:
 
     # -- writing -----------------------------------------------------------------------
 
-    def _file(self, account_id: int, batch: list[_Waiting],
-              parsed: list[dict[str, Any]]) -> tuple[int, int, int]:
+    def _file(self, account_id: int, batch: list[_Waiting], parsed: list[dict[str, Any]],
+              so_far: tuple[int, int, int, int]) -> tuple[int, int, int]:
         """(filed, unparsed, failed) of one batch: set-based first, and copy by copy
-        after a failure, so that one bad copy is set aside and the rest still land."""
+        after a failure, so that one bad copy is set aside and the rest still land. The
+        run row ``so_far`` names gets the new totals in the same transaction."""
+        run_id, filed, unparsed, errors = so_far
         for careful in (False, True):
             arrivals = [Arrival(w.record, w.raw_id, w.sha256, p, w.flags, w.headers_only)
                         for w, p in zip(batch, parsed, strict=True)]
@@ -187,6 +209,11 @@ class Filing:
                               else self._fast(session, account, arrivals, directory))
                     done = [a for a in arrivals if a.record.id not in failed]
                     self._dequeue(session, done, failed)
+                    session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
+                        items=filed + len(done), errors=errors + len(failed),
+                        unparsed=unparsed + sum(1 for a in done if a.failed)))
+                    if self._holder is not None:
+                        renew_lease(session, account_id, self._holder)
                     session.commit()
                 except Exception as exc:
                     session.rollback()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
 from hub.db import insert_rows, reserve_ids, utcnow
-from hub.mail.fields import digest
+from hub.mail.fields import digest, folder_of
 from hub.mail.matching import sync_entries
 from hub.mail.models import MailCopy, MailInbound, MailMessage, MailRaw
 from hub.sync.protocol import Item
@@ -27,14 +27,19 @@ from hub.sync.records import Record
 _RAW = cast(Table, MailRaw.__table__)
 _INBOUND = cast(Table, MailInbound.__table__)
 _COPIES = cast(Table, MailCopy.__table__)
-#: What a copy's source record keeps of its item: where the copy is at the source.
-_KEEP = ("folder", "uid", "uidvalidity", "path")
+#: What a copy's source record keeps of its item, beyond what its stream and id say
+#: (an IMAP copy's folder is its stream, its UID its id): where an archive holds it.
+_KEEP = ("folder", "path")
 _CHUNK = 500
 
 
 class MailSink:
     def record_data(self, item: Item) -> dict[str, Any]:
-        return {k: item.data[k] for k in _KEEP if k in item.data}
+        data = item.data
+        kept = {k: data[k] for k in _KEEP if k in data}
+        if kept.get("folder") == folder_of(item.stream):
+            del kept["folder"]
+        return kept
 
     def apply(self, session: Session, account: Account, record: Record, item: Item) -> bool:
         self.apply_many(session, account, [(record, item)])
@@ -54,7 +59,7 @@ class MailSink:
         inbound_flags: list[dict[str, Any]] = []
         copy_flags: list[dict[str, Any]] = []
         for record, item in pairs:
-            flags = [str(f) for f in item.data.get("flags") or []]
+            flags = list(item.data.get("flags") or ())
             if item.kind == "message" and not record.fresh:  # a fresh one was given it
                 record.data = self.record_data(item)
             if record.id in queue:  # twice in one batch: the later answer wins
@@ -111,7 +116,7 @@ def _update_copies(session: Session, changes: list[dict[str, Any]]) -> None:
 def _queued(record: Record, item: Item,
             before: dict[str, Any] | None = None) -> dict[str, Any]:
     data: Mapping[str, Any] = item.data
-    flags = [str(f) for f in data.get("flags") or []]
+    flags = list(data.get("flags") or ())
     if item.kind != "message" and before is not None:  # a flag change of a queued copy
         return {**before, "flags": flags}
     raw = data.get("raw")

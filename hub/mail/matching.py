@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -148,7 +149,19 @@ def sync_entries(session: Session, message: MailMessage) -> None:
     session.flush()
 
 
-def entry_values(message: MailMessage, *, owners: list[int], share: str, gone: bool,
+class EntrySource(Protocol):
+    """What a timeline entry shows of a message: a stored one, or a row being written."""
+
+    id: int
+    sent_at: datetime
+    subject: str
+    snippet: str
+    sender_address: str
+    attachments: list[dict[str, Any]]
+    auto_submitted: bool
+
+
+def entry_values(message: EntrySource, *, owners: list[int], share: str, gone: bool,
                  private_to: list[int] | None, participants: list[str]) -> dict[str, Any]:
     """The columns of a message's timeline entry (the same for each of its clients).
     ``private_to`` is None unless the thread is private."""

@@ -45,7 +45,8 @@ class SyncRun(Base):
     stream: Mapped[str] = mapped_column(String(300))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: running | ok | failed | resynced (the cursor was invalid and the stream re-read)
+    #: running | ok | failed | resynced (the cursor was invalid and the stream re-read) |
+    #: interrupted (its process stopped; a later run went on from its last checkpoint)
     status: Mapped[str] = mapped_column(String(16), default="running")
     items: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +67,9 @@ Progress = Callable[[str, int], None]
 
 @dataclass
 class StreamCounts:
+    #: The run row these counts are written to as a batch commits (the status API shows
+    #: a long sync's progress from it).
+    run_id: int | None = None
     items: int = 0
     errors: int = 0
     unparsed: int = 0
@@ -96,6 +100,13 @@ def acquire_lease(factory: sessionmaker[Session], account_id: int, holder: str) 
             raise SyncInProgress(f"account {account_id} is already being synced") from exc
 
 
+def renew_lease(session: Session, account_id: int, holder: str) -> None:
+    """Keep the lease while work goes on; part of the caller's transaction."""
+    session.execute(update(SyncLease).where(SyncLease.account_id == account_id,
+                                            SyncLease.holder == holder)
+                    .values(expires_at=utcnow() + LEASE))
+
+
 def release_lease(factory: sessionmaker[Session], account_id: int, holder: str) -> None:
     with factory() as session:
         lease = session.get(SyncLease, account_id)
@@ -124,9 +135,22 @@ class Runner:
         holder = _holder()
         acquire_lease(self.factory, account_id, holder)
         try:
+            self._close_interrupted(account_id)
             yield holder
         finally:
             release_lease(self.factory, account_id, holder)
+
+    def _close_interrupted(self, account_id: int) -> None:
+        """Runs left "running" by a process that stopped (killed, the machine down): with
+        the lease held, none of them is alive. They say so; this run goes on from their
+        last checkpoint."""
+        with self.factory() as session:
+            session.execute(update(SyncRun).where(
+                SyncRun.account_id == account_id, SyncRun.status == "running").values(
+                status="interrupted", finished_at=utcnow(),
+                message="the process stopped before this run finished; the next run went "
+                        "on from its last checkpoint"))
+            session.commit()
 
     def run_streams(self, account_id: int, connector: Connector, holder: str,
                     progress: Progress | None = None) -> list[SyncRun]:
@@ -140,7 +164,7 @@ class Runner:
             session.add(run)
             session.commit()
             run_id = run.id
-        counts = StreamCounts()
+        counts = StreamCounts(run_id=run_id)
         status, message = "ok", ""
         try:
             try:
@@ -250,9 +274,12 @@ class Runner:
                     records.save(session.connection(), found.values(), seen=now)
                     if cursor is not None:
                         self._save_cursor(account_id, stream, cursor, session)
-                    lease = session.get(SyncLease, account_id)
-                    if lease is not None and lease.holder == holder:
-                        lease.expires_at = utcnow() + LEASE
+                    renew_lease(session, account_id, holder)
+                    if counts.run_id is not None:
+                        session.execute(update(SyncRun).where(SyncRun.id == counts.run_id)
+                                        .values(items=counts.items + tally.items,
+                                                errors=counts.errors + tally.errors,
+                                                unparsed=counts.unparsed + tally.unparsed))
                     session.commit()
                 except Exception:
                     session.rollback()

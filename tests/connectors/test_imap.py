@@ -157,9 +157,11 @@ def test_initial_sync(mailbox: MailUser) -> None:
         assert item.data["folder"] == "INBOX"
         assert item.data["uidvalidity"] == uidvalidity
         assert item.data["size"] == len(raw[uid - 1])
-        # When the server received it; the Date header is read when the hub files it.
-        assert item.occurred_at == datetime.fromisoformat(item.data["internaldate"])
+        # When the server received it (INTERNALDATE, set here at APPEND time); the Date
+        # header is read when the hub files it.
+        assert item.data["received"] is True
         assert item.occurred_at.tzinfo is not None
+        assert abs(item.occurred_at - datetime.now(UTC)) < timedelta(minutes=5)
         assert "parsed" not in item.data
     assert by_uid[1].data["flags"] == ["\\Flagged"]
     assert by_uid[2].data["flags"] == []
