@@ -14,7 +14,7 @@ from hub.clients.models import (
     client_special_groups,
 )
 from hub.db import Base
-from hub.drive.models import ClientRoot, DriveItem
+from hub.drive.models import ClientRoot, DriveFolder
 from hub.folders.models import FolderAction, FolderSettings, GroupFolderTemplate
 from hub.mail.models import (
     MailCopy,
@@ -44,7 +44,7 @@ __all__ = [
     "Contact",
     "ContactEmail",
     "Cover",
-    "DriveItem",
+    "DriveFolder",
     "FolderAction",
     "FolderSettings",
     "GroupFolderTemplate",

@@ -47,3 +47,95 @@ def test_up_from_empty_matches_models_and_down_again(db_kind, tmp_path, request)
             with admin.connect() as conn:
                 conn.execute(text("DROP DATABASE IF EXISTS migrate_empty WITH (FORCE)"))
             admin.dispose()
+
+
+def test_the_drive_index_is_regrouped_into_folders_and_a_re_list_finds_nothing_new(
+        db_kind, tmp_path, request):
+    """A drive indexed file by file (revision 0005) keeps its index through 0006: a row
+    per folder with its files, and the local folder's next sync, which lists everything
+    again, writes nothing to the timeline."""
+    from datetime import UTC, datetime
+
+    from connectors.local import LocalFolderConnector
+    from hub.accounts.models import Account
+    from hub.db import make_session_factory
+    from hub.drive import index
+    from hub.drive.models import ClientRoot
+    from hub.drive.sink import DriveSink
+    from hub.sync.models import SyncRun
+    from hub.sync.runner import Runner
+    from tests import factories as f
+
+    root = tmp_path / "drive"
+    (root / "1001 Oy Esimerkki Ab" / "Kirjanpito").mkdir(parents=True)
+    files = {"1001 Oy Esimerkki Ab/Kirjanpito/tosite.pdf": b"tosite",
+             "1001 Oy Esimerkki Ab/muistio.txt": b"m", "irrallinen.txt": b"x"}
+    for rel, content in files.items():
+        (root / rel).write_bytes(content)
+    url, admin = _empty_url(db_kind, tmp_path, request)
+    engine = make_engine(url)
+    schema.upgrade(engine, "0005")
+    when = datetime(2026, 3, 1, 12, tzinfo=UTC).replace(tzinfo=None)
+    # The tables these rows go to are the same at 0005 as now.
+    with make_session_factory(engine)() as session:
+        owner = f.user(session)
+        client = f.client(session, name="Oy Esimerkki Ab")
+        client.customer_number = 1001
+        account = Account(owner_user_id=owner.id, kind="local", name="d",
+                          settings={"path": str(root)})
+        session.add(account)
+        session.flush()
+        session.add(ClientRoot(account_id=account.id, path="1001 Oy Esimerkki Ab/",
+                               client_id=client.id, origin="auto"))
+        session.add(SyncRun(account_id=account.id, stream="drive", status="ok",
+                            finished_at=datetime.now(UTC)))
+        session.commit()
+        ids = (account.id, client.id)
+    assert ids == (1, 1)
+    with engine.begin() as conn:
+        paths = ["1001 Oy Esimerkki Ab/", "1001 Oy Esimerkki Ab/Kirjanpito/", *files]
+        for number, path in enumerate(paths, start=1):
+            disk = root / path
+            info = disk.stat()
+            conn.execute(text(
+                "INSERT INTO source_records (id, account_id, stream, external_id, kind, "
+                "occurred_at, data, updated_at) VALUES (:i, 1, 'drive', :p, :k, :w, '{}', :w)"),
+                {"i": number, "p": path, "k": "folder" if path.endswith("/") else "file",
+                 "w": when})
+            parent = path.rstrip("/").rpartition("/")[0]
+            modified = datetime.fromtimestamp(info.st_mtime_ns / 1e9, UTC).replace(
+                tzinfo=None, microsecond=info.st_mtime_ns // 1000 % 1_000_000)
+            conn.execute(text(
+                "INSERT INTO drive_items (account_id, path, parent, name, is_folder, size, "
+                "modified, etag, stable_id, client_id, source_record_id, created_at) VALUES "
+                "(1, :p, :parent, :n, :f, :s, :m, :e, :st, :c, :r, :w)"),
+                {"p": path, "parent": f"{parent}/" if parent else "",
+                 "n": path.rstrip("/").rpartition("/")[2], "f": path.endswith("/"),
+                 "s": None if path.endswith("/") else info.st_size, "m": modified,
+                 "e": f"{info.st_mtime_ns}-{info.st_size}", "st": f"inode:{info.st_ino}",
+                 "c": 1 if path.startswith("1001") else None, "r": number, "w": when})
+        conn.execute(text("INSERT INTO sync_cursors (account_id, stream, cursor, updated_at) "
+                          "VALUES (1, 'drive', '{\"version\": 1, \"dirs\": {}}', :w)"),
+                     {"w": when})
+    schema.upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        found = {e.path: e for e in index.entries(session, 1)}
+        assert set(found) == set(paths)
+        assert found["1001 Oy Esimerkki Ab/Kirjanpito/tosite.pdf"].size == 6
+        assert found["1001 Oy Esimerkki Ab/Kirjanpito/tosite.pdf"].client_id == 1
+        assert found["irrallinen.txt"].client_id is None
+        assert found["irrallinen.txt"].etag is None  # a local drive's ETags went
+        assert session.execute(text("SELECT count(*) FROM sync_cursors")).scalar() == 0
+        assert session.execute(text("SELECT count(*) FROM source_records")).scalar() == 0
+    runner = Runner(factory, dict.fromkeys(("file", "folder", "listing"), DriveSink()))
+    [run] = runner.run(1, LocalFolderConnector(root))
+    assert run.status == "ok" and run.items == 3  # the root, the client folder, Kirjanpito
+    with factory() as session:
+        assert session.execute(text("SELECT count(*) FROM timeline_entries")).scalar() == 0
+        assert {e.path for e in index.entries(session, 1)} == set(paths)
+    engine.dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS migrate_empty WITH (FORCE)"))
+        admin.dispose()

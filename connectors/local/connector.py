@@ -1,55 +1,46 @@
 """The local-folder connector: indexes a folder on disk (often a synced OneDrive, Dropbox or
-network-share folder) as one ``drive`` stream of file and folder items.
+network-share folder) as one ``drive`` stream of folder listings.
 
-Identity. An item's external id is its path relative to the root in POSIX form; folders end
-with ``/`` (``Kirjanpito/2026/``), files do not. Renaming or moving therefore shows up as a
-delete of the old path and an add of the new one; both carry the entry's inode in ``data``,
-so the hub can tell a move from a delete followed by an unrelated new file.
+What it yields. One ``listing`` item per folder it finds new or changed - the folder's
+files (name, size, mtime, inode) and subfolders (name, mtime, inode) - as
+:mod:`hub.drive.listing` describes; the hub compares it with the folder it holds and
+sees what was added, changed, moved or removed. A listing is the whole truth about the
+folder's children, so a file or folder gone from disk needs no item of its own.
+Identity: paths relative to the root in POSIX form, folders ending in ``/``; the inode
+rides along, so the hub tells a move from a removal and an unrelated new file.
 
 The walk. Directories are walked depth first with an explicit stack of directory paths
-(``os.scandir``, children in name order), so memory holds one directory's listing plus the
-stack, never the tree. Symbolic links (and Windows junctions) are never followed and never
-indexed: one pointing inside the root names something already indexed at its real path,
-one pointing outside would leak files that are not the client's and could loop.
+(``os.scandir``), so memory holds one directory's listing plus the stack, never the tree.
+Symbolic links (and Windows junctions) are never followed and never indexed: one pointing
+inside the root names something already indexed at its real path, one pointing outside
+would leak files that are not the client's and could loop.
 
 The cursor (JSON-able, the connector's own)::
 
-    {"version": 1,
-     "dirs": {"<rel dir>": [dir_mtime_ns, digest, children], ...},   # "" is the root
-     "pending": ["<rel dir>", ...]}      # the walk's stack at the checkpoint; [] when done
+    {"version": 2,
+     "dirs": {"<rel dir>": "<digest>", ...},   # "" is the root
+     "pending": ["<rel dir>", ...]}           # the walk's stack at the checkpoint
 
-``children`` is one string per directory: ``/``-joined tokens, one per child in name order,
-each ``<f|d><12 hex fingerprint><inode base 36>:<name>``. ``/`` cannot occur in a name, so it
-is a safe separator. The fingerprint is a 48-bit hash of (type, mtime_ns, size, inode) and
-``digest`` a 64-bit hash of the whole string, i.e. of the sorted (name, type, mtime_ns, size,
-inode) list. One string per directory, not one object per file, keeps the cursor near 25
-bytes per entry plus its name.
+``digest`` is a 64-bit hash of the directory's sorted list of its files' (name, mtime_ns,
+size, inode) and its subfolders' (name, inode) - a subfolder's mtime moves with what is
+inside it, which that subfolder's own listing reports: some 30 bytes a directory, whatever
+it holds.
 
 What a rescan can and cannot skip - honestly. A directory's mtime moves when an entry is
-added to, removed from or renamed in *that* directory. It does not move when a file in it
-is rewritten (the file's own mtime and size do), nor when anything deeper changes. So an
-unchanged directory mtime proves only that its set of names is unchanged; it says nothing
-about its files' contents or its subtree. Hence, on every rescan:
-
-* every directory is still listed and every entry still ``stat``-ed - no I/O is saved, and
-  a portable scanner cannot do better without a change journal (inotify, FSEvents, the USN
-  journal) or the sync client's own API;
-* what is saved is everything after the ``stat``: a directory whose digest is unchanged
-  yields nothing and is not diffed entry by entry; a changed one yields only the entries
-  whose token changed, plus ``deleted`` items for the names that vanished (and for every
-  entry the cursor recorded below a vanished folder, without touching the disk).
-
+added to, removed from or renamed in *that* directory, not when a file in it is
+rewritten nor when anything deeper changes. So on every rescan every directory is still
+listed and every entry ``stat``-ed - a portable scanner cannot do better without a change
+journal (inotify, FSEvents, the USN journal) or the sync client's own API. What is saved
+is everything after the ``stat``: a directory whose digest is unchanged yields nothing.
 Not caught: a file rewritten within one mtime tick of the previous scan with its size and
 inode unchanged (coarse-timestamp filesystems such as FAT make this likelier) - the next
 write that moves its mtime or size brings it back. A directory that cannot be read keeps
-its previous state and yields nothing: unreadable is not the same as empty, and treating it
-so would report its whole subtree deleted.
+its previous state and yields nothing: unreadable is not the same as empty, and treating
+it so would report its whole subtree removed.
 
 Resuming. A checkpoint is yielded every ``checkpoint_every`` directories with the updated
-states and the stack of directories still to walk. Everything a checkpoint covers is already
-folded into its states, so a walk resumed from it yields nothing twice; directories walked
-after it are walked again and yield the same items, which the runner had not stored.
-Each checkpoint carries the whole cursor, which is why it is per N directories, not per item.
+digests and the stack of directories still to walk; a walk resumed from it yields nothing
+twice, and directories walked after it are walked again and yield the same listings.
 """
 
 from __future__ import annotations
@@ -58,82 +49,29 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hub.sync.protocol import Checkpoint, CursorInvalidated, Item, SourceError
 
 STREAM = "drive"
-CURSOR_VERSION = 1
-_FP_BYTES = 6
-_FP_HEX = 2 * _FP_BYTES
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    if number <= 0:
-        return "0"
-    out = []
-    while number:
-        number, rest = divmod(number, 36)
-        out.append(_B36[rest])
-    return "".join(reversed(out))
-
-
-def _utc(mtime_ns: int) -> datetime:
-    seconds, rest = divmod(mtime_ns, 1_000_000_000)
-    try:
-        return _EPOCH + timedelta(seconds=seconds, microseconds=rest // 1000)
-    except OverflowError:  # a corrupt timestamp must not stop the walk
-        return _EPOCH
+CURSOR_VERSION = 2
+_DIR = stat.S_IFDIR
+_REG = stat.S_IFREG
 
 
 def _join(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent else name
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    name: str
-    is_folder: bool
-    mtime_ns: int
-    size: int
-    inode: int
-
-    def token(self) -> str:
-        kind = "d" if self.is_folder else "f"
-        facts = f"{kind}{self.mtime_ns}-{self.size}-{self.inode}".encode()
-        fingerprint = hashlib.blake2b(facts, digest_size=_FP_BYTES).hexdigest()
-        return f"{kind}{fingerprint}{_base36(self.inode)}:{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Recorded:
-    """A child as the cursor remembers it."""
-
-    name: str
-    is_folder: bool
-    inode: int
-    token: str
-
-
-def _parse_children(children: str) -> Iterator[_Recorded]:
-    if not children:
-        return
-    for token in children.split("/"):
-        inode, _, name = token[1 + _FP_HEX:].partition(":")
-        yield _Recorded(name, token[0] == "d", int(inode, 36), token)
-
-
-def _digest(children: str) -> str:
-    return hashlib.blake2b(children.encode("utf-8"), digest_size=8).hexdigest()
+def _folder(rel: str) -> str:
+    """The drive path of a directory: ``""`` for the root, else ``a/b/``."""
+    return f"{rel}/" if rel else ""
 
 
 class LocalFolderConnector:
-    def __init__(self, root: str | Path, *, checkpoint_every: int = 200) -> None:
+    def __init__(self, root: str | Path, *, checkpoint_every: int = 1000) -> None:
         if checkpoint_every < 1:
             raise ValueError("checkpoint_every must be at least 1")
         self.root = Path(root)
@@ -165,146 +103,116 @@ class LocalFolderConnector:
             raise ValueError(f"unknown stream {stream!r}; this connector has only {STREAM!r}")
         self.check()
         dirs, stack = self._load(stream, cursor)
+        whole = stack == [""]  # a walk from the root, not one resumed half way
+        seen: set[str] = set()
         done = 0
         while stack:
             rel = stack.pop()
+            seen.add(rel)
             listing = self._list(rel)
             if listing is None:
                 if not rel:
                     raise SourceError(f"{self.root} could not be listed; check that it is "
                                       "readable and still mounted", retryable=True)
-                continue  # gone or unreadable since its parent was listed: keep its state
-            mtime_ns, entries = listing
-            children = "/".join(entry.token() for entry in entries)
-            digest = _digest(children)
-            old = dirs.get(rel)
-            if old is None or old[1] != digest:
-                yield from self._diff(stream, rel, entries, old, dirs)
-            dirs[rel] = [mtime_ns, digest, children]
+                # Gone or unreadable since its parent was listed: it and what is below it
+                # keep their state (the parent's listing says whether it is gone).
+                seen.update(d for d in dirs if d.startswith(rel + "/"))
+                continue
+            files, folders, digest = listing
+            if dirs.get(rel) != digest:
+                yield Item(stream, "/" + _folder(rel), "listing", datetime.now(UTC),
+                           {"folder": _folder(rel), "files": files, "folders": folders})
+                dirs[rel] = digest
             # Reversed so that pop() walks the subfolders in name order.
-            stack.extend(_join(rel, e.name) for e in reversed(entries) if e.is_folder)
+            stack.extend(_join(rel, f["name"]) for f in reversed(folders))
             done += 1
             if done % self.checkpoint_every == 0 and stack:
                 yield self._checkpoint(stream, dirs, stack)
+        if whole:
+            # A directory this walk did not reach is gone (or unreadable): forgotten, so
+            # that should it come back it is listed again rather than taken for known.
+            dirs = {rel: digest for rel, digest in dirs.items() if rel in seen}
         yield self._checkpoint(stream, dirs, stack)
 
     @staticmethod
     def _load(stream: str, cursor: Mapping[str, Any] | None
-              ) -> tuple[dict[str, Any], list[str]]:
+              ) -> tuple[dict[str, str], list[str]]:
         if not cursor:
             return {}, [""]
         if cursor.get("version") != CURSOR_VERSION or not isinstance(cursor.get("dirs"), dict):
             raise CursorInvalidated(stream, "the folder index was written by another version")
         pending = [str(p) for p in cursor.get("pending") or []]
-        return dict(cursor["dirs"]), pending or [""]
+        return {str(k): str(v) for k, v in cursor["dirs"].items()}, pending or [""]
 
     @staticmethod
-    def _checkpoint(stream: str, dirs: dict[str, Any], stack: list[str]) -> Checkpoint:
-        # Copies: the caller may keep the checkpoint while the walk goes on. The states
-        # themselves are replaced, never mutated, so a shallow copy is enough.
+    def _checkpoint(stream: str, dirs: dict[str, str], stack: list[str]) -> Checkpoint:
+        # A copy: the caller may keep the checkpoint while the walk goes on.
         return Checkpoint(stream, {"version": CURSOR_VERSION, "dirs": dict(dirs),
                                    "pending": list(stack)})
 
-    def _list(self, rel: str) -> tuple[int, list[_Entry]] | None:
-        """The directory's own mtime and its indexable children in name order, or None
-        when it cannot be read."""
+    def _list(self, rel: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str] | None:
+        """The directory's files and subfolders in name order and the digest of them,
+        or None when it cannot be read."""
         path = os.path.join(self.root, rel) if rel else os.fspath(self.root)
+        files: list[dict[str, Any]] = []
+        folders: list[dict[str, Any]] = []
+        facts: list[str] = []
         try:
             # The root may itself be a link the admin chose; below it, a folder that has
             # become a link since its parent was listed must not be walked into.
-            info = os.stat(path, follow_symlinks=not rel)
-            if not stat.S_ISDIR(info.st_mode):
+            if not stat.S_ISDIR(os.stat(path, follow_symlinks=not rel).st_mode):
                 return None
-            mtime_ns = info.st_mtime_ns
-            entries: list[_Entry] = []
             with os.scandir(path) as listing:
                 for found in listing:
                     entry = self._entry(found)
-                    if entry is not None:
-                        entries.append(entry)
+                    if entry is None:
+                        continue
+                    name, kind, size, mtime_ns, inode = entry
+                    if kind == _DIR:
+                        # By name and identity only: what changes inside a subfolder moves
+                        # its mtime, and must not make this folder look changed too.
+                        facts.append(f"{name}\0d\0{inode}")
+                        folders.append({"name": name, "mtime": mtime_ns // 1000,
+                                        "inode": inode})
+                    else:
+                        facts.append(f"{name}\0f\0{mtime_ns}\0{size}\0{inode}")
+                        files.append({"name": name, "size": size, "mtime": mtime_ns // 1000,
+                                      "inode": inode})
         except OSError:
             return None
-        entries.sort(key=lambda e: e.name)
-        return mtime_ns, entries
+        facts.sort()
+        digest = hashlib.blake2b("\n".join(facts).encode("utf-8"), digest_size=8).hexdigest()
+        files.sort(key=_by_name)
+        folders.sort(key=_by_name)
+        return files, folders, digest
 
     @staticmethod
-    def _entry(found: os.DirEntry[str]) -> _Entry | None:
-        if found.is_symlink() or getattr(found, "is_junction", lambda: False)():
-            return None
-        try:
-            found.name.encode("utf-8")
-        except UnicodeEncodeError:
-            # Bytes that are not UTF-8 cannot be stored as JSON text; such a name is
-            # skipped rather than stored mangled under an id no one could open.
-            return None
+    def _entry(found: os.DirEntry[str]) -> tuple[str, int, int, int, int] | None:
+        name = found.name
+        if not name.isascii():
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                # Bytes that are not UTF-8 cannot be stored as JSON text; such a name is
+                # skipped rather than stored mangled under an id no one could open.
+                return None
         try:
             info = found.stat(follow_symlinks=False)
         except OSError:  # removed or made unreadable while listing
             return None
-        is_folder = stat.S_ISDIR(info.st_mode)
-        if not is_folder and not stat.S_ISREG(info.st_mode):
-            return None  # sockets, pipes and devices are not documents
-        return _Entry(found.name, is_folder, info.st_mtime_ns, info.st_size, info.st_ino)
+        kind = stat.S_IFMT(info.st_mode)
+        if kind == _DIR:
+            # A Windows junction is a directory to stat; it is no folder of the drive.
+            if getattr(found, "is_junction", lambda: False)():
+                return None
+            return name, kind, 0, info.st_mtime_ns, info.st_ino
+        if kind != _REG:
+            return None  # links, sockets, pipes and devices are not documents
+        return name, kind, info.st_size, info.st_mtime_ns, info.st_ino
 
-    def _diff(self, stream: str, rel: str, entries: list[_Entry], old: Any,
-              dirs: dict[str, Any]) -> Iterator[Item]:
-        recorded = {r.name: r for r in _parse_children(old[2])} if old is not None else {}
-        present = {e.name for e in entries}
-        for name in sorted(recorded.keys() - present):
-            yield from self._gone(stream, _join(rel, name), recorded[name], dirs)
-        for entry in entries:
-            before = recorded.get(entry.name)
-            token = entry.token()
-            if before is not None and before.token == token:
-                continue
-            if before is not None and before.is_folder != entry.is_folder:
-                yield from self._gone(stream, _join(rel, entry.name), before, dirs)
-            yield self._item(stream, _join(rel, entry.name), entry)
 
-    def _gone(self, stream: str, path: str, child: _Recorded,
-              dirs: dict[str, Any]) -> Iterator[Item]:
-        """Deleted items for ``child`` and, for a folder, everything recorded below it."""
-        yield self._deleted(stream, path, child)
-        if not child.is_folder:
-            return
-        stack = [path]
-        while stack:
-            folder = stack.pop()
-            state = dirs.pop(folder, None)
-            if state is None:
-                continue
-            for below in _parse_children(state[2]):
-                below_path = _join(folder, below.name)
-                yield self._deleted(stream, below_path, below)
-                if below.is_folder:
-                    stack.append(below_path)
-
-    @staticmethod
-    def _item(stream: str, path: str, entry: _Entry) -> Item:
-        when = _utc(entry.mtime_ns)
-        return Item(
-            stream=stream,
-            external_id=f"{path}/" if entry.is_folder else path,
-            kind="folder" if entry.is_folder else "file",
-            occurred_at=when,
-            data={"path": path, "name": entry.name,
-                  # A folder's st_size is a filesystem detail, not the size of its content.
-                  "size": 0 if entry.is_folder else entry.size,
-                  "modified": when.isoformat(), "is_folder": entry.is_folder,
-                  "inode": entry.inode, "etag": f"{entry.mtime_ns}-{entry.size}"},
-        )
-
-    @staticmethod
-    def _deleted(stream: str, path: str, child: _Recorded) -> Item:
-        return Item(
-            stream=stream,
-            external_id=f"{path}/" if child.is_folder else path,
-            kind="folder" if child.is_folder else "file",
-            occurred_at=datetime.now(UTC),
-            data={"path": path, "name": child.name, "is_folder": child.is_folder,
-                  "inode": child.inode},
-            deleted=True,
-        )
+def _by_name(entry: dict[str, Any]) -> str:
+    return str(entry["name"])
 
 
 __all__ = ["STREAM", "LocalFolderConnector"]

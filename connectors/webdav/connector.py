@@ -1,11 +1,18 @@
 """The WebDAV drive connector (Nextcloud, ownCloud, any RFC 4918 server): one ``drive``
-stream of the files and folders below a root folder.
+stream of the folders below a root folder, each as a listing of its children.
 
 The walk
 --------
 Folders are listed one at a time with PROPFIND ``Depth: 1`` (never ``infinity``, which
 servers refuse or answer with the whole tree at once), depth first from an explicit stack
 of paths. Each answer is parsed as it streams in (:mod:`connectors.webdav.listing`).
+
+What it yields
+--------------
+One ``listing`` item (:mod:`hub.drive.listing`) per folder found new or changed: every
+file (name, size, mtime, ETag, type, Nextcloud's file id) and every subfolder directly in
+it. A listing is the whole truth about the folder's children, so a file or folder that is
+gone needs no item of its own: the hub sees it missing from the listing.
 
 Change detection
 ----------------
@@ -17,42 +24,15 @@ of its direct children - its size grows with the number of folders, not of files
   the one in the cursor is not listed at all: its whole subtree is unchanged.
 * Elsewhere (wsgidav, ``rclone serve``, Apache) every folder is listed on every walk;
   the children digest (file name, ETag, size, mtime; subfolder names) tells whether
-  anything directly in it changed.
-
-An unchanged folder yields nothing. A changed folder - or one seen for the first time -
-yields ALL its current children as items, then one listing marker (below). Unchanged
-children are among them: the cursor does not remember files one by one, so the hub
-tells them apart by ``data["etag"]`` (same ETag: nothing happened).
-
-Deletions: the listing-marker contract
---------------------------------------
-After the children of every re-listed folder F comes::
-
-    Item(stream, external_id="/" + F, kind="listing", occurred_at=<now>,
-         data={"folder": F, "children": [<name>, ..., <subfolder name + "/">, ...]})
-
-(external ids of files and folders never start with "/", so the marker's id cannot
-collide with them). For a ``listing`` item the hub MUST, in the same transaction:
-
-1. mark gone every live record of the stream whose ``data["parent"] == F`` and whose
-   ``data["name"]`` (plus "/" for a folder) is not in ``children``;
-2. for each folder so marked, mark gone every live record whose external id starts with
-   that folder's external id (its whole subtree).
-
-In addition the connector yields ``Item(..., kind="folder", deleted=True)`` for a
-subfolder that it had listed before and that is gone now (known from the cursor), so a
-folder removal is explicit; file removals come only through the marker's sweep. The
-marker comes after the folder's last child and names every child, so a sweep never acts
-on a half-listed folder, whatever checkpoints fell in between.
+  anything directly in it changed, and an unchanged folder yields nothing.
 
 Checkpoints
 -----------
-After a folder once ``page_size`` items or ``folders_per_checkpoint`` folders have
-passed since the last one, and at the end of the walk. A folder with more than
-``page_size`` children also checkpoints in its middle with the folder still pending: a
-resume lists that folder again (the runner upserts, so nothing is doubled in the hub).
-The stack of pending folders is in the cursor, so an interrupted walk goes on where it
-stopped; a completed walk drops it and the next ``read`` starts at the root again.
+After a folder once ``page_size`` entries or ``folders_per_checkpoint`` folders have
+passed since the last one, and at the end of the walk. The stack of pending folders is in
+the cursor, so an interrupted walk goes on where it stopped; a completed walk drops it and
+the next ``read`` starts at the root again. A folder is one listing however large: memory
+holds the largest folder's listing, never the tree.
 """
 
 from __future__ import annotations
@@ -151,7 +131,6 @@ class _Walk:
         self.conn = conn
         self.stream = stream
         self.state = state
-        self.started = datetime.now(UTC)
         self.items_since = 0
         self.folders_since = 0
 
@@ -168,15 +147,9 @@ class _Walk:
         state.stack = None
         yield self._checkpoint()
 
-    def _checkpoint(self, pending: str | None = None) -> Checkpoint:
+    def _checkpoint(self) -> Checkpoint:
         self.items_since = self.folders_since = 0
-        return Checkpoint(self.stream, self.state.to_dict(pending))
-
-    def _emit(self, item: Item, folder: str) -> Iterator[Item | Checkpoint]:
-        yield item
-        self.items_since += 1
-        if self.items_since >= self.conn.page_size:
-            yield self._checkpoint(pending=folder)
+        return Checkpoint(self.stream, self.state.to_dict())
 
     def _trusted(self, entry: Entry) -> bool:
         if self.conn.trust_folder_etags is not None:
@@ -187,13 +160,10 @@ class _Walk:
         state = self.state
         before = state.folders.get(folder)
         digest = ChildDigest()
-        names: list[str] = []
+        files: list[dict[str, Any]] = []
+        folders: list[dict[str, Any]] = []
         subfolders: list[tuple[str, str | None]] = []
-        held: list[tuple[str, Entry]] = []
         own_etag = ""
-        # A folder seen for the first time streams its items out as they are parsed; a
-        # known one is held back until its digest says whether anything changed.
-        stream_out = before is None
         try:
             for entry in self.conn.dav.list(self.conn.abs_path(folder)):
                 rel = self.conn.rel_path(entry)
@@ -206,33 +176,24 @@ class _Walk:
                 if not rel.startswith(folder) or not name or "/" in name:
                     continue  # not a direct child: a server quirk, ignored
                 digest.add(name, entry)
-                names.append(name + "/" if entry.is_folder else name)
+                (folders if entry.is_folder else files).append(_facts(name, entry))
                 if entry.is_folder:
                     subfolders.append((rel, entry.etag if self._trusted(entry) else None))
-                if stream_out:
-                    yield from self._emit(self._item(rel, name, folder, entry), folder)
-                else:
-                    held.append((rel, entry))
         except FolderMissing:
             if folder == "":
                 raise
             # Removed between its parent's listing and now: the parent's next listing
-            # sweeps it; say so at once too.
+            # says so.
             state.drop_subtree(folder)
-            yield from self._emit(self._gone(folder), folder)
             return
         if before is None or before[1] != digest.hexdigest():
-            for rel, entry in held:
-                name = rel[len(folder):].rstrip("/")
-                yield from self._emit(self._item(rel, name, folder, entry), folder)
             if before is not None:
                 present = {rel for rel, _etag in subfolders}
                 for gone in sorted(set(state.subfolders(folder)) - present):
                     state.drop_subtree(gone)
-                    yield from self._emit(self._gone(gone), folder)
-            yield from self._emit(Item(self.stream, "/" + folder, "listing", datetime.now(UTC),
-                                       {"folder": folder, "children": names}), folder)
-        del held, names
+            yield Item(self.stream, "/" + folder, "listing", datetime.now(UTC),
+                       {"folder": folder, "files": files, "folders": folders})
+            self.items_since += len(files) + len(folders)
         state.folders[folder] = [own_etag, digest.hexdigest()]
         assert state.stack is not None
         for rel, etag in sorted(subfolders, reverse=True):
@@ -241,30 +202,16 @@ class _Walk:
                 continue  # the server vouches that nothing below changed
             state.stack.append(rel)
 
-    def _item(self, rel: str, name: str, parent: str, entry: Entry) -> Item:
-        data: dict[str, Any] = {
-            "path": rel,
-            "name": name,
-            "parent": parent,
-            "is_folder": entry.is_folder,
-            "size": entry.size,
-            "etag": entry.etag,
-            "content_type": entry.content_type,
-            "modified": entry.modified.isoformat() if entry.modified else None,
-        }
-        if entry.file_id is not None:
-            data["file_id"] = entry.file_id
-        if entry.owner is not None:
-            data["owner"] = entry.owner
-        return Item(self.stream, rel, "folder" if entry.is_folder else "file",
-                    entry.modified or self.started, data)
 
-    def _gone(self, folder: str) -> Item:
-        name = folder.rstrip("/").rsplit("/", 1)[-1]
-        parent = folder[: len(folder) - len(name) - 1]
-        return Item(self.stream, folder, "folder", datetime.now(UTC),
-                    {"path": folder, "name": name, "parent": parent, "is_folder": True},
-                    deleted=True)
+def _facts(name: str, entry: Entry) -> dict[str, Any]:
+    """What a listing says of one child (see hub.drive.listing)."""
+    facts: dict[str, Any] = {"name": name, "etag": entry.etag,
+                             "mtime": entry.modified.isoformat() if entry.modified else None}
+    if not entry.is_folder:
+        facts |= {"size": entry.size, "content_type": entry.content_type}
+    if entry.file_id is not None:
+        facts["file_id"] = entry.file_id
+    return facts
 
 
 def _as_folder(path: str) -> str:

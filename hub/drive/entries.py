@@ -46,13 +46,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, exists, func, select, update
+from sqlalchemy import event, exists, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.accounts.models import Account
 from hub.drive.activity import Activity, ActivityBuffer, pair_moves, take
-from hub.drive.models import DriveItem
-from hub.drive.rows import name_of, parent_of
+from hub.drive.index import files_under
+from hub.drive.listing import name_of, parent_of
 from hub.sync.models import SyncRun
 from hub.timeline.models import TimelineEntry
 from hub.timeutil import in_firm_zone
@@ -303,10 +303,7 @@ def refile(session: Session, account: Account, root: str, old: int | None,
 
 def _announce(session: Session, account: Account, root: str, client_id: int,
               now: datetime) -> None:
-    count = int(session.scalar(select(func.count()).select_from(DriveItem).where(and_(
-        DriveItem.account_id == account.id, DriveItem.deleted_at.is_(None),
-        DriveItem.is_folder.is_(False),
-        DriveItem.path.startswith(root, autoescape=True)))) or 0)
+    count = files_under(session, account.id, root)
     if count == 0:
         return
     ref = f"drive:{account.id}:indexed:{_digest(root)}"

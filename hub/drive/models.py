@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -19,19 +21,27 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.db import Base, UTCDateTime, utcnow
 
 
-class DriveItem(Base):
-    """One file or folder of a drive account, as last seen; ``deleted_at`` once it is gone.
+class DriveFolder(Base):
+    """One folder of a drive account, with the files directly in it, as last listed;
+    ``deleted_at`` once it is gone.
 
-    ``path`` is the connector's external id: relative to the drive root, POSIX style,
-    folders ending in ``/``; ``parent`` is the folder holding it (``""`` at the top).
+    The index keeps one row per folder, not per file: a drive is read folder by folder
+    (a directory listing, a PROPFIND), and a folder's files are read, compared and
+    written together, so a 100,000-file drive is some 5,000 rows to write. ``path`` is
+    relative to the drive root, POSIX style, ending in ``/`` (the drive root itself is
+    ``""``); ``parent`` is the folder holding it. ``files`` holds one array per file,
+    in name order: ``[name, size, mtime, stable_id, etag, content_type, modified_by]``,
+    trailing nulls left out - ``mtime`` in microseconds since 1970, ``stable_id`` the
+    source's identity of the file that survives a rename (``inode:<n>``, ``file_id:<id>``)
+    - see :mod:`hub.drive.listing`.
     """
 
-    __tablename__ = "drive_items"
+    __tablename__ = "drive_folders"
     __table_args__ = (
         UniqueConstraint("account_id", "path"),
-        # Browsing a folder (folders first, by name) and the listing sweep.
-        Index("ix_drive_items_children", "account_id", "parent", "is_folder", "name"),
-        Index("ix_drive_items_client_path", "client_id", "path"),
+        # A folder's subfolders, and the clients-level folders of a drive.
+        Index("ix_drive_folders_children", "account_id", "parent"),
+        Index("ix_drive_folders_client_path", "client_id", "path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -39,25 +49,20 @@ class DriveItem(Base):
     path: Mapped[str] = mapped_column(String(500))
     parent: Mapped[str] = mapped_column(String(500))
     name: Mapped[str] = mapped_column(String(300))
-    is_folder: Mapped[bool] = mapped_column(Boolean, default=False)
-    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    content_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    modified: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    #: Who last changed it, where the source says so (Graph and Google Drive do).
-    modified_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    #: The source's own identity of the entry, which survives a rename: ``inode:<n>``
-    #: (local folders) or ``file_id:<id>`` (Nextcloud). It tells a move from a delete
-    #: followed by an unrelated new file.
-    stable_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     client_id: Mapped[int | None] = mapped_column(
         ForeignKey("clients.id", ondelete="SET NULL"), nullable=True
     )
-    source_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_records.id", ondelete="CASCADE"), index=True
-    )
+    files: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    file_count: Mapped[int] = mapped_column(Integer, default=0)
+    file_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Its own listing has been read (a folder first seen in its parent's is not yet).
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    modified: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    etag: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    stable_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ClientRoot(Base):

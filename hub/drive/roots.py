@@ -1,4 +1,4 @@
-"""Which folder is which client's root, and so which client each drive item is filed under.
+"""Which folder is which client's root, and so which client each drive folder is filed under.
 
 A drive account's ``settings["clients_path"]`` names the folder that holds the client
 folders (default ``""``: the drive's top-level folders are the client roots). A folder at
@@ -30,8 +30,9 @@ from hub.accounts.models import Account
 from hub.clients.models import Client
 from hub.db import utcnow
 from hub.drive.entries import refile, reshare
-from hub.drive.models import ClientRoot, DriveItem
-from hub.drive.rows import name_of, parent_of
+from hub.drive.index import items_under
+from hub.drive.listing import name_of, parent_of
+from hub.drive.models import ClientRoot, DriveFolder
 from hub.folders.naming import DEFAULT_ROOT_PATTERN, ClientFacts, RootIndex
 
 _KEY = "clienthub.drive.roots"
@@ -165,22 +166,22 @@ def _effective(session: Session, account_id: int, path: str) -> int | None:
 
 def reassign(session: Session, account: Account, root: str, old: int | None,
              new: int | None, now: datetime) -> int:
-    """Re-file every item under ``root`` after its mapping changed from ``old`` to
-    ``new``; deeper roots keep their own clients. Returns the number of items under it."""
-    table = cast(Table, DriveItem.__table__)
-    under = DriveItem.path.startswith(root, autoescape=True)
-    result = session.execute(update(table).where(
-        table.c.account_id == account.id, under).values(
-        client_id=_effective(session, account.id, root)))
+    """Re-file every folder (and so every file) under ``root`` after its mapping changed
+    from ``old`` to ``new``; deeper roots keep their own clients. Returns the number of
+    files and folders under it."""
+    table = cast(Table, DriveFolder.__table__)
+    session.execute(update(table).where(
+        table.c.account_id == account.id, table.c.path.startswith(root, autoescape=True))
+        .values(client_id=_effective(session, account.id, root)))
     deeper = session.execute(select(ClientRoot.path, ClientRoot.client_id).where(
         ClientRoot.account_id == account.id, ClientRoot.path != root,
         ClientRoot.path.startswith(root, autoescape=True))).all()
     for path, client_id in sorted(deeper, key=lambda row: len(row[0])):
         session.execute(update(table).where(
             table.c.account_id == account.id,
-            DriveItem.path.startswith(path, autoescape=True)).values(client_id=client_id))
+            table.c.path.startswith(path, autoescape=True)).values(client_id=client_id))
     refile(session, account, root, old, new, now)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return items_under(session, account.id, root)
 
 
 def account_changed(session: Session, account: Account) -> None:
@@ -198,9 +199,9 @@ def recalculate(session: Session, account: Account) -> int:
     index, ids = client_index(session, pattern)
     rows = {r.path: r for r in session.scalars(select(ClientRoot).where(
         ClientRoot.account_id == account.id))}
-    folders = session.scalars(select(DriveItem.path).where(
-        DriveItem.account_id == account.id, DriveItem.parent == level,
-        DriveItem.is_folder.is_(True), DriveItem.deleted_at.is_(None)))
+    folders = session.scalars(select(DriveFolder.path).where(
+        DriveFolder.account_id == account.id, DriveFolder.parent == level,
+        DriveFolder.path != level, DriveFolder.deleted_at.is_(None)))
     changes: list[tuple[str, int | None, int | None]] = []
     for path in folders:
         row = rows.get(path)

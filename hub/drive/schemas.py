@@ -8,7 +8,8 @@ from hub.schemas import In, Instant, Out
 
 
 class DriveEntryOut(Out):
-    id: int
+    #: A folder's id in the index; files are entries of their folder and have none.
+    id: int | None
     name: str
     #: Relative to the client's root folder; folders end with "/".
     path: str
@@ -53,5 +54,5 @@ class DriveRootOut(Out):
     account_id: int
     path: str
     origin: str
-    #: Items now filed under the client through this folder.
+    #: Files and folders now filed under the client through this folder.
     items: int

@@ -13,15 +13,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import and_, select, true
 from sqlalchemy.orm import Session
 
 from hub.access import audit
 from hub.access.policy import Grant, Level, Principal, require_admin
 from hub.accounts.models import Account
 from hub.clients.service import get_client_for_admin, get_visible_client
-from hub.drive import roots
-from hub.drive.models import ClientRoot, DriveItem
+from hub.drive import index, roots
+from hub.drive.models import ClientRoot, DriveFolder
 from hub.drive.schemas import (
     DriveEntryOut,
     DriveRootIn,
@@ -57,19 +57,16 @@ def _subfolder(path: str) -> str:
     return "".join(f"{p}/" for p in parts)
 
 
-def _after(cursor: str | None) -> Any:
+def _after(cursor: str | None) -> tuple[bool, str] | None:
+    """(a folder?, name) of the last entry of the previous page."""
     if not cursor:
-        return true()
+        return None
     mark = decode_cursor(cursor, "after")
     try:
-        folder, name, item_id = bool(mark["f"]), str(mark["n"]), int(mark["i"])
+        return bool(mark["f"]), str(mark["n"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput("the cursor is malformed; start again without it",
                            field="after") from exc
-    later = or_(DriveItem.name > name, and_(DriveItem.name == name, DriveItem.id > item_id))
-    if folder:  # folders come first: after a folder come later folders, then every file
-        return or_(and_(DriveItem.is_folder.is_(True), later), DriveItem.is_folder.is_(False))
-    return and_(DriveItem.is_folder.is_(False), later)
 
 
 def browse(session: Session, principal: Principal, client_id: int, at: datetime, *,
@@ -97,23 +94,26 @@ def browse(session: Session, principal: Principal, client_id: int, at: datetime,
             raise NotFound(f"the client has no folder on account {account_id}")
         return FolderListingOut(client_id=client_id, account_id=None, root=None, path=sub,
                                 level=level.label, items=[])
-    folder = root.path + sub
-    if sub and session.scalar(select(DriveItem.id).where(
-            DriveItem.account_id == account.id, DriveItem.path == folder,
-            DriveItem.is_folder.is_(True), DriveItem.deleted_at.is_(None))) is None:
-        raise NotFound(f"no folder {sub!r} in this client's drive folder")
-    rows = list(session.scalars(
-        select(DriveItem).where(DriveItem.account_id == account.id,
-                                DriveItem.parent == folder, DriveItem.deleted_at.is_(None),
-                                _after(after))
-        .order_by(DriveItem.is_folder.desc(), DriveItem.name, DriveItem.id).limit(size + 1)))
-    more = len(rows) > size
-    rows = rows[:size]
-    items = [DriveEntryOut(id=r.id, name=r.name, path=r.path[len(root.path):],
-                           is_folder=r.is_folder, size=r.size, content_type=r.content_type,
-                           modified=r.modified, modified_by=r.modified_by) for r in rows]
-    nxt = encode_cursor({"f": rows[-1].is_folder, "n": rows[-1].name, "i": rows[-1].id}
-                        ) if more else None
+    folder_path = root.path + sub
+    folder = index.live_folder(session, account.id, folder_path)
+    if folder is None:
+        if sub:
+            raise NotFound(f"no folder {sub!r} in this client's drive folder")
+        return FolderListingOut(client_id=client_id, account_id=account.id, root=root.path,
+                                path=sub, level=level.label, items=[])
+    # Folders first, then files, each by name: one folder's row holds its files.
+    listed = [index.folder_entry(f) for f in index.subfolders(session, account.id, folder_path)]
+    listed += [index.file_entry(folder, row) for row in folder.files]
+    mark = _after(after)
+    if mark is not None:
+        listed = [e for e in listed if (not e.is_folder, e.name) > (not mark[0], mark[1])]
+    page, more = listed[:size], len(listed) > size
+    items = [DriveEntryOut(id=e.folder_id if e.is_folder else None, name=e.name,
+                           path=e.path[len(root.path):] + ("/" if e.is_folder and not
+                                                          e.path.endswith("/") else ""),
+                           is_folder=e.is_folder, size=e.size, content_type=e.content_type,
+                           modified=e.modified, modified_by=e.modified_by) for e in page]
+    nxt = encode_cursor({"f": page[-1].is_folder, "n": page[-1].name}) if more else None
     via = "owner" if principal.user_id == account.owner_user_id else grant.reason
     audit.record(session, actor_user_id=principal.user_id, action="files.read",
                  client_id=client_id, grant=via, own_transaction=True,
@@ -144,14 +144,14 @@ def unmapped(session: Session, principal: Principal, *, limit: int | None = None
     for account in session.scalars(stmt.order_by(Account.id)):
         level = roots.clients_path(account.settings)
         rows = session.execute(
-            select(DriveItem.path, DriveItem.name, ClientRoot.origin)
-            .outerjoin(ClientRoot, and_(ClientRoot.account_id == DriveItem.account_id,
-                                        ClientRoot.path == DriveItem.path))
-            .where(DriveItem.account_id == account.id, DriveItem.parent == level,
-                   DriveItem.is_folder.is_(True), DriveItem.deleted_at.is_(None),
+            select(DriveFolder.path, DriveFolder.name, ClientRoot.origin)
+            .outerjoin(ClientRoot, and_(ClientRoot.account_id == DriveFolder.account_id,
+                                        ClientRoot.path == DriveFolder.path))
+            .where(DriveFolder.account_id == account.id, DriveFolder.parent == level,
+                   DriveFolder.path != level, DriveFolder.deleted_at.is_(None),
                    ClientRoot.client_id.is_(None),
-                   DriveItem.path > start_path if account.id == start else true())
-            .order_by(DriveItem.path).limit(size + 1 - len(out)))
+                   DriveFolder.path > start_path if account.id == start else true())
+            .order_by(DriveFolder.path).limit(size + 1 - len(out)))
         out += [UnmappedFolderOut(account_id=account.id, account_name=account.name,
                                   path=path, name=name, cleared=origin == "manual")
                 for path, name, origin in rows]
@@ -182,9 +182,7 @@ def set_root(session: Session, principal: Principal, client_id: int,
     get_client_for_admin(session, client_id)
     account = _drive_account(session, data.account_id)
     path = roots.as_folder(data.path)
-    if not path or session.scalar(select(DriveItem.id).where(
-            DriveItem.account_id == account.id, DriveItem.path == path,
-            DriveItem.is_folder.is_(True), DriveItem.deleted_at.is_(None))) is None:
+    if not path or index.live_folder(session, account.id, path) is None:
         raise InvalidInput(f"no folder {path!r} in the index of account {account.id}; check "
                            "the path (relative to the drive root) or sync the account first",
                            field="path")

@@ -1,53 +1,71 @@
-"""The sink that keeps the drive index: the files and folders of drive accounts as the
-local-folder and WebDAV connectors report them, filed under clients.
+"""The sink that keeps the drive index: a drive's folders, each with its files, filed
+under clients.
 
-Kinds ``file`` and ``folder`` are upserted into :class:`DriveItem` by path; a ``deleted``
-item reaches :meth:`DriveSink.gone`. A ``listing`` marker (WebDAV) names every child of a
-folder as it is now; whatever the index holds under that folder by another name is gone,
-and so is everything below a folder gone that way - the drive item and its source record
-both, as the runner marks them for explicit deletes.
+A ``listing`` item (:mod:`hub.drive.listing`) is the whole truth about one folder's
+children: its files replace the stored ones, a subfolder it does not name is gone with
+everything below it, and one it names for the first time gets a row of its own (whose
+files its own listing brings). What differs from the stored folder is what happened -
+files added, changed, removed - and is noted as activity for the timeline
+(:mod:`hub.drive.activity`, :mod:`hub.drive.entries`). Single ``file``/``folder`` items,
+from a source that reports changes one entry at a time, are folded into the stored
+listing of the folder that holds them and go the same way.
 
-:meth:`DriveSink.apply_many` does a batch set-based: one SELECT for the rows the batch's
-records already point at, one bulk INSERT for the new ones and one bulk UPDATE for the
-changed ones (SQLAlchemy Core, no ORM objects per file). :meth:`DriveSink.apply` is the
-same code on a batch of one, so the careful path and the fast path cannot disagree. What
-the changes mean for the timeline is decided when the transaction commits
-(:mod:`hub.drive.activity`, :mod:`hub.drive.entries`).
+A batch is read with one SELECT for its folders and their subfolders, decided in memory
+(a folder made by its parent's listing earlier in the same batch is found there), and
+written with one INSERT for the new rows and one executemany UPDATE for the changed ones.
+:meth:`DriveSink.apply` is the same code on a batch of one, so the runner's careful and
+fast paths cannot disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 import hub.drive.entries  # noqa: F401 - registers the commit hook that writes the timeline
 from hub.accounts.models import Account
-from hub.db import utcnow
-from hub.drive.activity import Activity, buffer
-from hub.drive.models import DriveItem
+from hub.db import insert_rows, reserve_ids, utcnow
+from hub.drive.activity import Action, Activity, buffer
+from hub.drive.listing import (
+    MTIME,
+    NAME,
+    SIZE,
+    STABLE_ID,
+    FileRow,
+    Listing,
+    SubFolder,
+    apply_entries,
+    as_datetime,
+    changed,
+    field_of,
+    is_entry,
+    listing_of,
+    name_of,
+    parent_of,
+)
+from hub.drive.models import DriveFolder
 from hub.drive.roots import RootMap, root_map
-from hub.drive.rows import change_of, differs, is_entry, row_of
 from hub.sync.models import SourceRecord
 from hub.sync.protocol import Item
 from hub.sync.records import Record
 
 KINDS = ("file", "folder", "listing")
 _CHUNK = 500
-_ITEMS = cast(Table, DriveItem.__table__)
+_FOLDERS = cast(Table, DriveFolder.__table__)
 _RECORDS = cast(Table, SourceRecord.__table__)
-#: A row of :data:`_GONE_COLUMNS`.
-GoneRow = Row[*tuple[Any, ...]]
-_INSERT = insert(_ITEMS).returning(_ITEMS.c.id, _ITEMS.c.path)
-# Executed with many parameter sets: the SET clause is every key but ``b_id``.
-_UPDATE = update(_ITEMS).where(_ITEMS.c.id == bindparam("b_id"))
-#: What a removal needs to know of a row.
-_GONE_COLUMNS = (_ITEMS.c.id, _ITEMS.c.path, _ITEMS.c.parent, _ITEMS.c.name,
-                 _ITEMS.c.is_folder, _ITEMS.c.size, _ITEMS.c.modified, _ITEMS.c.stable_id,
-                 _ITEMS.c.client_id, _ITEMS.c.source_record_id)
+_COLUMNS = (_FOLDERS.c.id, _FOLDERS.c.path, _FOLDERS.c.parent, _FOLDERS.c.name,
+            _FOLDERS.c.client_id, _FOLDERS.c.files, _FOLDERS.c.listed, _FOLDERS.c.modified,
+            _FOLDERS.c.etag, _FOLDERS.c.stable_id, _FOLDERS.c.deleted_at)
+#: What an UPDATE of a folder row writes.
+_WRITTEN = ("client_id", "files", "file_count", "file_bytes", "listed", "modified", "etag",
+            "stable_id", "deleted_at", "updated_at")
+_UPDATE = update(_FOLDERS).where(_FOLDERS.c.id == bindparam("b_id")).values(
+    {name: bindparam(f"v_{name}") for name in _WRITTEN})
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -55,140 +73,270 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start:start + _CHUNK]
 
 
+@dataclass(slots=True, eq=False)
+class _Folder:
+    """A folder row as the batch sees it; written back when ``dirty``."""
+
+    path: str
+    id: int | None = None
+    client_id: int | None = None
+    files: list[FileRow] = field(default_factory=list)
+    listed: bool = False
+    modified: datetime | None = None
+    etag: str | None = None
+    stable_id: str | None = None
+    deleted_at: datetime | None = None
+    dirty: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.deleted_at is None
+
+
+class _Batch:
+    """The folders one batch touches, by path, and each live folder's subfolders."""
+
+    def __init__(self, session: Session, account: Account, now: datetime) -> None:
+        self.session = session
+        self.account = account
+        self.now = now
+        self.folders: dict[str, _Folder] = {}
+        self.children: dict[str, set[str]] = {}
+        self.loaded_children: set[str] = set()
+        self.gone_folders: list[str] = []
+
+    def load(self, paths: Iterable[str]) -> None:
+        """The rows at ``paths`` and below them one level, in one SELECT per 500."""
+        wanted = sorted(set(paths) - self.loaded_children)
+        for chunk in _chunks(wanted):
+            for row in self.session.connection().execute(select(*_COLUMNS).where(
+                    _FOLDERS.c.account_id == self.account.id,
+                    (_FOLDERS.c.path.in_(chunk)) | (_FOLDERS.c.parent.in_(chunk)))):
+                self._keep(row)
+        self.loaded_children.update(wanted)
+
+    def load_below(self, prefix: str) -> None:
+        """Every live row under ``prefix`` (a subtree about to be removed)."""
+        for row in self.session.connection().execute(select(*_COLUMNS).where(
+                _FOLDERS.c.account_id == self.account.id, _FOLDERS.c.deleted_at.is_(None),
+                _FOLDERS.c.path.startswith(prefix, autoescape=True))):
+            self._keep(row)
+
+    def _keep(self, row: Any) -> None:
+        if row.path in self.folders:
+            return  # the batch's own view of it is newer
+        folder = _Folder(row.path, row.id, row.client_id, list(row.files or []), row.listed,
+                         row.modified, row.etag, row.stable_id, row.deleted_at)
+        self.folders[row.path] = folder
+        if folder.live and row.path:
+            self.children.setdefault(row.parent, set()).add(row.path)
+
+    def get(self, path: str) -> _Folder:
+        folder = self.folders.get(path)
+        if folder is None:
+            folder = self.folders[path] = _Folder(path, dirty=True)
+        return folder
+
+    def revive(self, folder: _Folder) -> None:
+        if not folder.live:
+            folder.deleted_at, folder.files, folder.listed = None, [], False
+            folder.dirty = True
+        if folder.path:
+            self.children.setdefault(parent_of(folder.path), set()).add(folder.path)
+
+    def remove(self, folder: _Folder) -> None:
+        folder.deleted_at, folder.dirty = self.now, True
+        self.children.get(parent_of(folder.path), set()).discard(folder.path)
+        self.gone_folders.append(folder.path)
+
+
 class DriveSink:
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self.clock = clock
 
-    def apply(self, session: Session, account: Account, record: Record,
-              item: Item) -> bool:
+    def apply(self, session: Session, account: Account, record: Record, item: Item) -> bool:
         return self.apply_many(session, account, [(record, item)]) == 0
 
     def apply_many(self, session: Session, account: Account,
                    pairs: list[tuple[Record, Item]]) -> int:
         """Apply live items; returns how many were kept raw because they made no sense."""
-        entries: list[tuple[Record, Item]] = []
-        listings: dict[str, set[str]] = {}
+        listings: list[tuple[Record, Listing]] = []
+        singles: dict[str, list[tuple[Record, Item]]] = {}
         unparsed = 0
         for record, item in pairs:
-            folder = item.data.get("folder") if isinstance(item.data, Mapping) else None
-            children = item.data.get("children") if isinstance(item.data, Mapping) else None
-            if item.kind == "listing" and isinstance(folder, str) and isinstance(
-                    children, list):
-                listings[folder] = {str(c) for c in children}
-            elif is_entry(item):
-                entries.append((record, item))
+            listing = listing_of(item) if item.kind == "listing" else None
+            if listing is not None:
+                listings.append((record, listing))
+            elif item.kind != "listing" and is_entry(item):
+                singles.setdefault(parent_of(item.external_id), []).append((record, item))
             else:
                 unparsed += 1
-                record.data = {"error": f"not a drive entry: kind {item.kind!r}, id "
-                                        f"{item.external_id[:200]!r}"}
-        if entries:
-            self._upsert(session, account, entries)
+                record.data = {"error": f"not a drive listing or entry: kind {item.kind!r}, "
+                                        f"id {item.external_id[:200]!r}"}
+        batch = _Batch(session, account, buffer(session, self.clock).now)
         if listings:
-            self._sweep(session, account, listings)
+            self._write(batch, listings)
+        if singles:
+            batch.load(singles)
+            self._write(batch, [(items[-1][0], apply_entries(
+                self._stored_listing(batch, folder), (item for _, item in items)))
+                for folder, items in singles.items()], loaded=True)
+            for folder, items in singles.items():
+                for record, _ in items:  # each entry's record points at its folder's row
+                    record.target_id = batch.folders[folder].id
         return unparsed
 
     def gone(self, session: Session, account: Account, record: Record) -> None:
-        if record.kind not in ("file", "folder"):
-            return  # a listing marker is no entry of the index
-        where = (_ITEMS.c.id == record.target_id if record.target_id is not None
-                 else _ITEMS.c.path == record.external_id)
-        row = session.execute(select(*_GONE_COLUMNS).where(
-            where, _ITEMS.c.account_id == account.id, _ITEMS.c.deleted_at.is_(None))).first()
-        if row is not None:
-            self._remove(session, account, [row])
+        """A folder's listing record is gone at the source (a re-read did not find it):
+        the folder and everything below it. A single entry: folded out of its folder."""
+        batch = _Batch(session, account, buffer(session, self.clock).now)
+        if record.kind == "listing":
+            path = record.external_id[1:]
+            batch.load([path])
+            folder = batch.folders.get(path)
+            if folder is not None and folder.live and path:
+                self._remove(batch, root_map(session, account), folder, path)
+                self._flush(batch)
+            return
+        if record.kind in ("file", "folder"):
+            item = Item(record.stream, record.external_id, record.kind, record.occurred_at,
+                        {}, deleted=True)
+            holder = parent_of(record.external_id)
+            batch.load([holder])
+            self._write(batch, [(record, apply_entries(self._stored_listing(batch, holder),
+                                                       [item]))], loaded=True)
 
-    # -- upsert ------------------------------------------------------------------------
+    # -- writing listings --------------------------------------------------------------
 
-    def _upsert(self, session: Session, account: Account,
-                pairs: list[tuple[Record, Item]]) -> None:
-        now = buffer(session, self.clock).now
-        roots = root_map(session, account)
-        latest = {item.external_id: (record, row_of(item)) for record, item in pairs}
-        known = sorted({r.target_id for r, _ in latest.values() if r.target_id is not None})
-        # A record that never became a row has none: first syncs need no SELECT at all.
-        before: dict[int, Any] = {}
-        for chunk in _chunks(known):
-            before.update((r.id, r._mapping) for r in session.execute(select(_ITEMS).where(
-                _ITEMS.c.id.in_(chunk), _ITEMS.c.account_id == account.id)))
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+    @staticmethod
+    def _stored_listing(batch: _Batch, path: str) -> Listing:
+        folder = batch.folders.get(path)
+        files = list(folder.files) if folder is not None and folder.live else []
+        subs = [SubFolder(name_of(p), None, batch.folders[p].etag, batch.folders[p].stable_id)
+                for p in sorted(batch.children.get(path, ()))]
+        return Listing(path, files, subs)
+
+    def _write(self, batch: _Batch, listings: list[tuple[Record, Listing]], *,
+               loaded: bool = False) -> None:
+        roots = root_map(batch.session, batch.account)
+        if not loaded:
+            batch.load(listing.folder for _, listing in listings)
         activities: list[Activity] = []
-        for path, (record, row) in latest.items():
-            client_id, root = roots.client_for(session, path)
-            old = before.get(record.target_id) if record.target_id is not None else None
-            if old is not None and old["path"] != path:
-                old = None
-            values = {**row, "client_id": client_id, "source_record_id": record.id,
-                      "deleted_at": None}
-            if old is None:
-                inserts.append({**values, "account_id": account.id, "path": path,
-                                "created_at": now})
-            elif differs(old, row) or old["client_id"] != client_id:
-                updates.append({**values, "b_id": old["id"]})
-            change = change_of(old, row)
-            if change is not None:
-                activities.append(Activity(
-                    account.id, client_id, root, row["parent"], change, row["name"], path,
-                    row["stable_id"], row["size"], row["modified"]))
-        if inserts:
-            ids = {path: item_id for item_id, path in session.execute(_INSERT, inserts)}
-            for path, (record, _) in latest.items():
-                if path in ids:
-                    record.target_id = ids[path]
-        if updates:
-            session.execute(_UPDATE, updates)
-        buffer(session, self.clock).activities.extend(activities)
+        for _, listing in listings:
+            folder = batch.get(listing.folder)
+            batch.revive(folder)
+            client_id, root = roots.client_for(batch.session, listing.folder or "/")
+            if not listing.folder:
+                client_id, root = None, None  # the drive root is nobody's
+            before = {row[NAME]: row for row in folder.files} if folder.listed else {}
+            activities += self._file_changes(batch, folder, before, listing.files,
+                                             client_id, root)
+            if (folder.files != listing.files or not folder.listed
+                    or folder.client_id != client_id):
+                folder.files, folder.listed, folder.client_id = listing.files, True, client_id
+                folder.dirty = True
+            self._subfolders(batch, roots, folder, listing.folders, activities)
+        self._flush(batch)  # new rows get their ids
+        for record, listing in listings:
+            record.target_id = batch.folders[listing.folder].id
+        buffer(batch.session, self.clock).activities.extend(activities)
 
-    # -- removal -----------------------------------------------------------------------
+    def _file_changes(self, batch: _Batch, folder: _Folder, before: dict[str, FileRow],
+                      after: list[FileRow], client_id: int | None,
+                      root: str | None) -> list[Activity]:
+        if client_id is None:
+            return []  # no client's folder: the review list shows it, no timeline does
+        out: list[Activity] = []
+        account_id = batch.account.id
+        names = set()
+        for row in after:
+            name = row[NAME]
+            names.add(name)
+            old = before.get(name)
+            action: Action | None = "added" if old is None else (
+                "changed" if changed(old, row) else None)
+            if action is not None:
+                out.append(self._activity(account_id, client_id, root, folder.path, action,
+                                          row))
+        for name, row in before.items():
+            if name not in names:
+                out.append(self._activity(account_id, client_id, root, folder.path, "removed",
+                                          row))
+        return out
 
-    def _sweep(self, session: Session, account: Account, listings: dict[str, set[str]]) -> None:
-        """The listing-marker contract: a child the listing does not name is gone."""
-        stale: list[GoneRow] = []
-        for chunk in _chunks(sorted(listings)):
-            for row in session.execute(select(*_GONE_COLUMNS).where(
-                    _ITEMS.c.account_id == account.id, _ITEMS.c.deleted_at.is_(None),
-                    _ITEMS.c.parent.in_(chunk))):
-                name = row.name + ("/" if row.is_folder else "")
-                if name not in listings[row.parent]:
-                    stale.append(row)
-        if stale:
-            self._remove(session, account, stale)
+    @staticmethod
+    def _activity(account_id: int, client_id: int, root: str | None, folder: str,
+                  action: Action, row: FileRow, filed_under: str | None = None) -> Activity:
+        return Activity(account_id, client_id, root, filed_under or folder, action, row[NAME],
+                        folder + row[NAME], field_of(row, STABLE_ID), field_of(row, SIZE),
+                        as_datetime(field_of(row, MTIME)))
 
-    def _remove(self, session: Session, account: Account, rows: list[GoneRow]) -> None:
-        now = buffer(session, self.clock).now
-        # Each removed row with the folder its removal is filed under: a removed folder
-        # files its whole subtree under itself, the shallowest removed folder winning.
-        removed: dict[int, tuple[GoneRow, str]] = {}
-        for row in sorted(rows, key=lambda r: len(r.path)):
-            if row.id in removed:
-                continue  # below a removed folder whose subtree query already took it all
-            top = row.path if row.is_folder else row.parent
-            removed[row.id] = (row, top)
-            if not row.is_folder:
-                continue
-            for below in session.execute(select(*_GONE_COLUMNS).where(
-                    _ITEMS.c.account_id == account.id, _ITEMS.c.deleted_at.is_(None),
-                    _ITEMS.c.path.startswith(row.path, autoescape=True),
-                    _ITEMS.c.id != row.id)):
-                removed.setdefault(below.id, (below, top))
-        ids = sorted(removed)
-        for chunk in _chunks(ids):
-            session.execute(update(_ITEMS).where(_ITEMS.c.id.in_(chunk))
-                            .values(deleted_at=now))
-        records = sorted(r.source_record_id for r, _ in removed.values())
-        for chunk in _chunks(records):
-            session.execute(update(_RECORDS).where(
-                _RECORDS.c.id.in_(chunk), _RECORDS.c.deleted_at.is_(None))
-                .values(deleted_at=now))
-        roots = root_map(session, account)
-        buffer(session, self.clock).activities.extend(
-            _removal(account.id, row, folder, roots) for row, folder in removed.values()
-            if not row.is_folder and row.client_id is not None)
+    def _subfolders(self, batch: _Batch, roots: RootMap, folder: _Folder,
+                    listed: list[SubFolder], activities: list[Activity]) -> None:
+        named = {folder.path + sub.name + "/": sub for sub in listed}
+        for path in sorted(batch.children.get(folder.path, set()) - named.keys()):
+            self._remove(batch, roots, batch.folders[path], path, activities)
+        for path, sub in named.items():
+            child = batch.get(path)
+            batch.revive(child)
+            client_id, _ = roots.client_for(batch.session, path)
+            facts = (as_datetime(sub.mtime), sub.etag, sub.stable_id, client_id)
+            if (child.modified, child.etag, child.stable_id, child.client_id) != facts:
+                child.modified, child.etag, child.stable_id, child.client_id = facts
+                child.dirty = True
+
+    def _remove(self, batch: _Batch, roots: RootMap, top: _Folder, path: str,
+                activities: list[Activity] | None = None) -> None:
+        """The folder and everything below it are gone; their files' removal is filed
+        under the folder removed, however deep they were."""
+        batch.load_below(path)
+        notes = activities if activities is not None else []
+        for below in [f for p, f in batch.folders.items() if p.startswith(path) and f.live]:
+            client_id = below.client_id
+            if client_id is not None and below.listed:
+                root = roots.root_of(below.path)
+                notes += [self._activity(batch.account.id, client_id, root, below.path,
+                                         "removed", row, filed_under=path)
+                          for row in below.files]
+            batch.remove(below)
+        if activities is None:
+            buffer(batch.session, self.clock).activities.extend(notes)
+
+    def _flush(self, batch: _Batch) -> None:
+        conn = batch.session.connection()
+        dirty = [f for f in batch.folders.values() if f.dirty]
+        fresh = [f for f in dirty if f.id is None]
+        if fresh:
+            for folder, new_id in zip(fresh, reserve_ids(conn, _FOLDERS, len(fresh)),
+                                      strict=True):
+                folder.id = new_id
+            insert_rows(conn, _FOLDERS, [{
+                "id": f.id, "account_id": batch.account.id, "path": f.path,
+                "parent": parent_of(f.path), "name": name_of(f.path),
+                "created_at": batch.now, **_values(f, batch.now)} for f in fresh])
+        known = [f for f in dirty if f not in fresh]
+        if known:
+            conn.execute(_UPDATE, [{"b_id": f.id, **{f"v_{k}": v for k, v in
+                                                    _values(f, batch.now).items()}}
+                                   for f in known])
+        for folder in dirty:
+            folder.dirty = False
+        if batch.gone_folders:
+            ids = ["/" + path for path in batch.gone_folders]
+            for chunk in _chunks(ids):
+                conn.execute(update(_RECORDS).where(
+                    _RECORDS.c.account_id == batch.account.id,
+                    _RECORDS.c.external_id.in_(chunk), _RECORDS.c.deleted_at.is_(None))
+                    .values(deleted_at=batch.now))
+            batch.gone_folders.clear()
 
 
-def _removal(account_id: int, row: GoneRow, folder: str, roots: RootMap) -> Activity:
-    return Activity(account_id, row.client_id, roots.root_of(row.path), folder, "removed",
-                    row.name, row.path, row.stable_id, row.size, row.modified)
+def _values(folder: _Folder, now: datetime) -> dict[str, Any]:
+    return {"client_id": folder.client_id, "files": folder.files,
+            "file_count": len(folder.files),
+            "file_bytes": sum(field_of(row, SIZE) or 0 for row in folder.files),
+            "listed": folder.listed, "modified": folder.modified, "etag": folder.etag,
+            "stable_id": folder.stable_id, "deleted_at": folder.deleted_at, "updated_at": now}
 
 
 __all__ = ["KINDS", "DriveSink"]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.drive.models import ClientRoot, DriveItem
+from hub.drive.index import entries
+from hub.drive.models import ClientRoot
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +39,8 @@ def mapped_roots(session: Session, *, account_id: int | None = None,
 def entries_under(session: Session, account_id: int, root: str) -> Sequence[str]:
     """Live entries below ``root``, relative to it, folders ending in ``/``."""
     prefix = root.rstrip("/") + "/"
-    rows = session.scalars(
-        select(DriveItem.path).where(
-            DriveItem.account_id == account_id,
-            DriveItem.path.startswith(prefix, autoescape=True),
-            DriveItem.deleted_at.is_(None)))
-    return [path[len(prefix):] for path in rows if len(path) > len(prefix)]
+    return [entry.path[len(prefix):] for entry in entries(session, account_id, prefix)
+            if len(entry.path) > len(prefix)]
 
 
 __all__ = ["MappedRoot", "entries_under", "mapped_roots"]

@@ -9,7 +9,6 @@ import shutil
 import time
 import tracemalloc
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +61,22 @@ def run(connector: LocalFolderConnector, cursor: Mapping[str, Any] | None = None
     return items, last
 
 
-def summary(items: list[Item]) -> list[tuple[str, bool]]:
-    return sorted((i.external_id, i.deleted) for i in items)
+def listed(items: list[Item]) -> list[str]:
+    """The folders the connector yielded a listing of."""
+    assert all(i.kind == "listing" and i.external_id == "/" + i.data["folder"] for i in items)
+    return sorted(i.data["folder"] for i in items)
+
+
+def contents(items: list[Item]) -> dict[str, dict[str, Any]]:
+    """Every entry the listings name, by path (folders ending in "/")."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        folder = item.data["folder"]
+        for entry in item.data["files"]:
+            out[folder + entry["name"]] = dict(entry)
+        for entry in item.data["folders"]:
+            out[folder + entry["name"] + "/"] = dict(entry)
+    return out
 
 
 def all_ids(files: Mapping[str, bytes], folders: list[str]) -> set[str]:
@@ -93,26 +106,23 @@ def test_first_index_lists_every_file_and_folder(tmp_path: Path) -> None:
     root = tmp_path / "asiakkaat"
     build(root, TREE, EMPTY_FOLDERS)
     items, _ = run(LocalFolderConnector(root))
-    assert {i.external_id for i in items} == all_ids(TREE, EMPTY_FOLDERS)
-    assert len(items) == len(all_ids(TREE, EMPTY_FOLDERS))
-    assert not any(i.deleted for i in items)
+    everything = all_ids(TREE, EMPTY_FOLDERS)
+    # One listing per folder, the drive root's included, and nothing else.
+    assert listed(items) == sorted({""} | {p for p in everything if p.endswith("/")})
+    assert set(contents(items)) == everything
+    assert all(i.occurred_at.tzinfo is not None for i in items)
 
-    by_id = {i.external_id: i for i in items}
-    receipt = by_id["1001 Oy Esimerkki Ab/Asiakkaan aineisto/Kuitit – kesäkuu.pdf"]
-    info = os.stat(root / receipt.external_id)
-    assert receipt.kind == "file"
-    assert receipt.occurred_at.tzinfo is not None
-    assert receipt.occurred_at == datetime.fromtimestamp(SETTLED_NS // 10**9, UTC).replace(
-        microsecond=SETTLED_NS % 10**9 // 1000)
-    assert dict(receipt.data) == {
-        "path": "1001 Oy Esimerkki Ab/Asiakkaan aineisto/Kuitit – kesäkuu.pdf",
-        "name": "Kuitit – kesäkuu.pdf", "size": 6, "is_folder": False,
-        "modified": receipt.occurred_at.isoformat(), "inode": info.st_ino,
-        "etag": f"{SETTLED_NS}-6"}
-    folder = by_id["1001 Oy Esimerkki Ab/Tilinpäätös/"]
-    assert folder.kind == "folder"
-    assert folder.data["is_folder"] is True and folder.data["name"] == "Tilinpäätös"
-    assert folder.data["path"] == "1001 Oy Esimerkki Ab/Tilinpäätös"
+    receipt = contents(items)["1001 Oy Esimerkki Ab/Asiakkaan aineisto/Kuitit – kesäkuu.pdf"]
+    info = os.stat(root / "1001 Oy Esimerkki Ab/Asiakkaan aineisto/Kuitit – kesäkuu.pdf")
+    assert receipt == {"name": "Kuitit – kesäkuu.pdf", "size": 6,
+                       "mtime": SETTLED_NS // 1000, "inode": info.st_ino}
+    folder = contents(items)["1001 Oy Esimerkki Ab/Tilinpäätös/"]
+    assert folder == {"name": "Tilinpäätös", "mtime": SETTLED_NS // 1000,
+                      "inode": os.stat(root / "1001 Oy Esimerkki Ab/Tilinpäätös").st_ino}
+    # A listing names its children in name order.
+    top = next(i for i in items if i.data["folder"] == "1001 Oy Esimerkki Ab/")
+    names = [f["name"] for f in top.data["folders"]]
+    assert names == sorted(names) and "Verottaja" in names
 
 
 def test_rescan_without_changes_yields_nothing(tree: tuple[Path, Mapping[str, Any]]) -> None:
@@ -126,9 +136,9 @@ def test_rescan_after_adding_a_file(tree: tuple[Path, Mapping[str, Any]]) -> Non
     root, cursor = tree
     (root / "2002 Äänekosken Öljy Oy" / "lasku.pdf").write_bytes(b"lasku")
     items, _ = run(LocalFolderConnector(root), cursor)
-    # The folder's own mtime moved when the file was added to it.
-    assert summary(items) == [("2002 Äänekosken Öljy Oy/", False),
-                              ("2002 Äänekosken Öljy Oy/lasku.pdf", False)]
+    assert listed(items) == ["2002 Äänekosken Öljy Oy/"]
+    assert set(contents(items)) == {"2002 Äänekosken Öljy Oy/lasku.pdf",
+                                    "2002 Äänekosken Öljy Oy/muistio.txt"}
 
 
 def test_rescan_after_adding_a_folder_tree(tree: tuple[Path, Mapping[str, Any]]) -> None:
@@ -136,9 +146,8 @@ def test_rescan_after_adding_a_folder_tree(tree: tuple[Path, Mapping[str, Any]])
     (root / "3003 Uusi Oy" / "Sopimukset").mkdir(parents=True)
     (root / "3003 Uusi Oy" / "Sopimukset" / "sopimus.pdf").write_bytes(b"s")
     items, _ = run(LocalFolderConnector(root), cursor)
-    # The root itself is not an item, so its moved mtime yields nothing.
-    assert summary(items) == [("3003 Uusi Oy/", False), ("3003 Uusi Oy/Sopimukset/", False),
-                              ("3003 Uusi Oy/Sopimukset/sopimus.pdf", False)]
+    assert listed(items) == ["", "3003 Uusi Oy/", "3003 Uusi Oy/Sopimukset/"]
+    assert "3003 Uusi Oy/Sopimukset/sopimus.pdf" in contents(items)
 
 
 def test_rescan_after_changing_a_file_deep_down(tree: tuple[Path, Mapping[str, Any]]) -> None:
@@ -146,8 +155,9 @@ def test_rescan_after_changing_a_file_deep_down(tree: tuple[Path, Mapping[str, A
     path = root / "1001 Oy Esimerkki Ab/Kirjanpito/2025/tosite ä.pdf"
     path.write_bytes(b"tosite, korjattu")  # in place: the folders' mtimes stay
     items, _ = run(LocalFolderConnector(root), cursor)
-    assert summary(items) == [("1001 Oy Esimerkki Ab/Kirjanpito/2025/tosite ä.pdf", False)]
-    assert items[0].data["size"] == len(b"tosite, korjattu")
+    assert listed(items) == ["1001 Oy Esimerkki Ab/Kirjanpito/2025/"]
+    assert contents(items)["1001 Oy Esimerkki Ab/Kirjanpito/2025/tosite ä.pdf"]["size"] == len(
+        b"tosite, korjattu")
 
 
 def test_same_size_rewrite_is_seen_by_its_mtime(tree: tuple[Path, Mapping[str, Any]]) -> None:
@@ -156,7 +166,9 @@ def test_same_size_rewrite_is_seen_by_its_mtime(tree: tuple[Path, Mapping[str, A
     path.write_bytes(b"MUISTIO")
     os.utime(path, ns=(SETTLED_NS + 10**9, SETTLED_NS + 10**9))
     items, _ = run(LocalFolderConnector(root), cursor)
-    assert summary(items) == [("2002 Äänekosken Öljy Oy/muistio.txt", False)]
+    assert listed(items) == ["2002 Äänekosken Öljy Oy/"]
+    assert contents(items)["2002 Äänekosken Öljy Oy/muistio.txt"]["mtime"] == (
+        SETTLED_NS + 10**9) // 1000
 
 
 def test_rescan_after_moving_a_file_keeps_its_inode(
@@ -166,14 +178,11 @@ def test_rescan_after_moving_a_file_keeps_its_inode(
     inode = source.stat().st_ino
     source.rename(root / "1001 Oy Esimerkki Ab/Verottaja/Kuitit – kesäkuu.pdf")
     items, _ = run(LocalFolderConnector(root), cursor)
-    assert summary(items) == [
-        ("1001 Oy Esimerkki Ab/Asiakkaan aineisto/", False),
-        ("1001 Oy Esimerkki Ab/Asiakkaan aineisto/Kuitit – kesäkuu.pdf", True),
-        ("1001 Oy Esimerkki Ab/Verottaja/", False),
-        ("1001 Oy Esimerkki Ab/Verottaja/Kuitit – kesäkuu.pdf", False),
-    ]
-    moved = [i for i in items if i.external_id.endswith(".pdf")]
-    assert {i.data["inode"] for i in moved} == {inode}
+    assert listed(items) == ["1001 Oy Esimerkki Ab/Asiakkaan aineisto/",
+                             "1001 Oy Esimerkki Ab/Verottaja/"]
+    assert contents(items) == {"1001 Oy Esimerkki Ab/Verottaja/Kuitit – kesäkuu.pdf": {
+        "name": "Kuitit – kesäkuu.pdf", "size": 6, "mtime": SETTLED_NS // 1000,
+        "inode": inode}}
 
 
 def test_rescan_after_renaming_a_folder(tree: tuple[Path, Mapping[str, Any]]) -> None:
@@ -182,17 +191,12 @@ def test_rescan_after_renaming_a_folder(tree: tuple[Path, Mapping[str, Any]]) ->
     inode = (client / "Tilinpäätös").stat().st_ino
     (client / "Tilinpäätös").rename(client / "Tilinpaatos")
     items, after = run(LocalFolderConnector(root), cursor)
-    assert summary(items) == [
-        ("1001 Oy Esimerkki Ab/", False),
-        ("1001 Oy Esimerkki Ab/Tilinpaatos/", False),
-        ("1001 Oy Esimerkki Ab/Tilinpaatos/2025/", False),
-        ("1001 Oy Esimerkki Ab/Tilinpaatos/2025/tase.pdf", False),
-        ("1001 Oy Esimerkki Ab/Tilinpäätös/", True),
-        ("1001 Oy Esimerkki Ab/Tilinpäätös/2025/", True),
-        ("1001 Oy Esimerkki Ab/Tilinpäätös/2025/tase.pdf", True),
-    ]
-    folders = [i for i in items if i.external_id.endswith(("Tilinpaatos/", "Tilinpäätös/"))]
-    assert {i.data["inode"] for i in folders} == {inode}
+    assert listed(items) == ["1001 Oy Esimerkki Ab/", "1001 Oy Esimerkki Ab/Tilinpaatos/",
+                             "1001 Oy Esimerkki Ab/Tilinpaatos/2025/"]
+    found = contents(items)
+    assert found["1001 Oy Esimerkki Ab/Tilinpaatos/"]["inode"] == inode
+    assert "1001 Oy Esimerkki Ab/Tilinpäätös/" not in found
+    assert "1001 Oy Esimerkki Ab/Tilinpaatos/2025/tase.pdf" in found
     # The vanished subtree is forgotten, not kept in the cursor for ever.
     assert not any("Tilinpäätös" in key for key in after["dirs"])
     assert run(LocalFolderConnector(root), after)[0] == []
@@ -204,16 +208,11 @@ def test_rescan_after_removing_files_and_folders(
     shutil.rmtree(root / "1001 Oy Esimerkki Ab/Kirjanpito")
     (root / "2002 Äänekosken Öljy Oy/muistio.txt").unlink()
     items, _ = run(LocalFolderConnector(root), cursor)
-    assert summary(items) == [
-        ("1001 Oy Esimerkki Ab/", False),
-        ("1001 Oy Esimerkki Ab/Kirjanpito/", True),
-        ("1001 Oy Esimerkki Ab/Kirjanpito/2025/", True),
-        ("1001 Oy Esimerkki Ab/Kirjanpito/2025/tosite ä.pdf", True),
-        ("2002 Äänekosken Öljy Oy/", False),
-        ("2002 Äänekosken Öljy Oy/muistio.txt", True),
-    ]
-    gone = next(i for i in items if i.external_id.endswith("tosite ä.pdf"))
-    assert gone.kind == "file" and gone.occurred_at.tzinfo is not None
+    # The parents' listings say what is gone: no item for each thing removed.
+    assert listed(items) == ["1001 Oy Esimerkki Ab/", "2002 Äänekosken Öljy Oy/"]
+    found = contents(items)
+    assert "1001 Oy Esimerkki Ab/Kirjanpito/" not in found
+    assert not [p for p in found if p.startswith("2002")]
 
 
 def test_a_file_replaced_by_a_folder_of_the_same_name(
@@ -223,9 +222,8 @@ def test_a_file_replaced_by_a_folder_of_the_same_name(
     path.unlink()
     path.mkdir()
     items, _ = run(LocalFolderConnector(root), cursor)
-    assert summary(items) == [("2002 Äänekosken Öljy Oy/", False),
-                              ("2002 Äänekosken Öljy Oy/muistio.txt", True),
-                              ("2002 Äänekosken Öljy Oy/muistio.txt/", False)]
+    assert listed(items) == ["2002 Äänekosken Öljy Oy/", "2002 Äänekosken Öljy Oy/muistio.txt/"]
+    assert set(contents(items)) == {"2002 Äänekosken Öljy Oy/muistio.txt/"}
 
 
 def test_an_unreadable_folder_is_not_reported_deleted(
@@ -282,6 +280,7 @@ def test_an_interrupted_first_index_resumes_without_duplicates(
     ids = [i.external_id for i in stored + resumed]
     assert len(ids) == len(set(ids))
     assert sorted(ids) == sorted(i.external_id for i in full)
+    assert contents(stored + resumed) == contents(full)
 
 
 @pytest.mark.parametrize("checkpoints", [1, 2])
@@ -293,11 +292,11 @@ def test_an_interrupted_rescan_resumes_without_duplicates(
     shutil.rmtree(client / "Tilinpäätös")
     (root / "2002 Äänekosken Öljy Oy/uusi.txt").write_bytes(b"uusi")
     connector = LocalFolderConnector(root, checkpoint_every=1)
-    expected = summary(run(connector, cursor)[0])
+    expected = listed(run(connector, cursor)[0])
 
     stored, resume_from = collect_until_interrupted(connector, cursor, checkpoints)
     resumed, final = run(connector, resume_from)
-    assert sorted(summary(stored) + summary(resumed)) == expected
+    assert sorted(listed(stored) + listed(resumed)) == expected
     assert run(connector, final)[0] == []
 
 
@@ -311,8 +310,8 @@ def test_symlinks_are_never_followed(tmp_path: Path) -> None:
     (root / "1001 Oy Esimerkki Ab/ylös").symlink_to(root, target_is_directory=True)
     (root / "1001 Oy Esimerkki Ab/sama.pdf").symlink_to(root / "1001 Oy Esimerkki Ab/tosite.pdf")
     items, _ = run(LocalFolderConnector(root))
-    assert summary(items) == [("1001 Oy Esimerkki Ab/", False),
-                              ("1001 Oy Esimerkki Ab/tosite.pdf", False)]
+    assert listed(items) == ["", "1001 Oy Esimerkki Ab/"]
+    assert set(contents(items)) == {"1001 Oy Esimerkki Ab/", "1001 Oy Esimerkki Ab/tosite.pdf"}
 
 
 def test_check_says_what_to_do(tmp_path: Path) -> None:
@@ -344,18 +343,20 @@ def test_a_big_tree_is_indexed_in_bounded_memory(tmp_path: Path) -> None:
 
     tracemalloc.start()
     started = time.perf_counter()
-    count = 0
+    count = folders = 0
     cursor: Mapping[str, Any] | None = None
     for element in connector.read("drive", None):
         if isinstance(element, Checkpoint):
             cursor = element.cursor
-        else:
-            count += 1  # a runner stores and drops items batch by batch; so do we
+        else:  # a runner stores and drops items batch by batch; so do we
+            folders += 1
+            count += len(element.data["files"]) + len(element.data["folders"])
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
     assert count == 50 * (1 + 4 * (1 + 12 * (1 + 20)))
+    assert folders == 1 + 50 * (1 + 4 * (1 + 12))
     assert peak < 30 * 2**20, f"peak {peak / 2**20:.1f} MB"
     assert elapsed < 60, f"{elapsed:.1f} s"
     assert cursor is not None
@@ -376,4 +377,4 @@ def test_a_folder_swapped_for_a_link_after_listing_is_not_entered(
     shutil.rmtree(client)
     client.symlink_to(outside, target_is_directory=True)
     resumed, _ = run(connector, resume_from)
-    assert not any("salainen" in i.external_id for i in stored + resumed)
+    assert not any("salainen" in path for path in contents(stored + resumed))

@@ -1,5 +1,5 @@
 """Helpers for the WebDAV connector tests: draining a read, a model of the hub's side of
-the listing-marker contract, and a scripted in-process server (httpx.MockTransport) for
+the listing contract, and a scripted in-process server (httpx.MockTransport) for
 what the real test servers cannot show: Nextcloud's folder ETags and failing answers.
 """
 
@@ -33,42 +33,44 @@ def drain(conn: WebDavConnector, cursor: Mapping[str, Any] | None,
     return items, last.cursor
 
 
-def summary(items: Iterable[Item]) -> set[tuple[str, str, bool]]:
-    """(external_id, kind, deleted) of every item but the listing markers."""
-    return {(i.external_id, i.kind, i.deleted) for i in items if i.kind != "listing"}
+def entries(items: Iterable[Item]) -> dict[str, dict[str, Any]]:
+    """Every entry the listings name, by path (folders ending in "/"), with its facts."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        assert item.kind == "listing" and item.external_id == "/" + item.data["folder"]
+        folder = item.data["folder"]
+        out |= {folder + f["name"]: dict(f) for f in item.data["files"]}
+        out |= {folder + f["name"] + "/": dict(f) for f in item.data["folders"]}
+    return out
 
 
 def listings(items: Iterable[Item]) -> dict[str, list[str]]:
-    return {str(i.data["folder"]): sorted(i.data["children"])
+    """The children each listing names, folders ending in "/"."""
+    return {str(i.data["folder"]): sorted([f["name"] for f in i.data["files"]]
+                                          + [f["name"] + "/" for f in i.data["folders"]])
             for i in items if i.kind == "listing"}
 
 
 @dataclass
 class HubModel:
-    """What the hub does with the items, as the connector's docstring specifies."""
+    """What the hub does with listings (hub.drive.listing): each is the whole truth about
+    its folder's children, a subfolder it does not name gone with its subtree."""
 
-    live: dict[str, Item] = field(default_factory=dict)
+    live: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def apply(self, items: Iterable[Item]) -> None:
         for item in items:
-            if item.kind == "listing":
-                self._sweep(str(item.data["folder"]), {str(c) for c in item.data["children"]})
-            elif item.deleted:
-                self._gone(item.external_id)
-            else:
-                self.live[item.external_id] = item
+            folder = str(item.data["folder"])
+            named = entries([item])
+            for path in [p for p in self.live if p.startswith(folder) and p != folder
+                         and "/" not in p[len(folder):].rstrip("/")]:
+                if path not in named:
+                    self._gone(path)
+            self.live |= named
 
-    def _sweep(self, folder: str, children: set[str]) -> None:
-        for record in list(self.live.values()):
-            if record.external_id not in self.live or record.data["parent"] != folder:
-                continue
-            name = str(record.data["name"]) + ("/" if record.data["is_folder"] else "")
-            if name not in children:
-                self._gone(record.external_id)
-
-    def _gone(self, external_id: str) -> None:
-        for key in [k for k in self.live if k == external_id
-                    or (external_id.endswith("/") and k.startswith(external_id))]:
+    def _gone(self, path: str) -> None:
+        for key in [k for k in self.live if k == path
+                    or (path.endswith("/") and k.startswith(path))]:
             del self.live[key]
 
 

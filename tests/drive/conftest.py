@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
 from hub.clients.models import Client
-from hub.drive.models import DriveItem
+from hub.drive.index import Entry
+from hub.drive.index import entries as index_entries
+from hub.drive.models import DriveFolder
 from hub.drive.sink import DriveSink
 from hub.staff.models import User
 from hub.sync.protocol import Connector
@@ -68,12 +70,16 @@ class Drive:
         assert [r.status for r in runs] == ["ok"], [r.message for r in runs]
         assert all(r.errors == 0 for r in runs), [r.message for r in runs]
 
-    def items(self, session: Session, *, live: bool = True) -> dict[str, DriveItem]:
+    def items(self, session: Session) -> dict[str, Entry]:
+        """Every live file and folder of the index, by path."""
         session.expire_all()
-        stmt = select(DriveItem).where(DriveItem.account_id == self.account_id)
-        if live:
-            stmt = stmt.where(DriveItem.deleted_at.is_(None))
-        return {row.path: row for row in session.scalars(stmt)}
+        return {entry.path: entry for entry in index_entries(session, self.account_id)}
+
+    def folders(self, session: Session) -> dict[str, DriveFolder]:
+        """Every folder row, removed ones too."""
+        session.expire_all()
+        return {row.path: row for row in session.scalars(
+            select(DriveFolder).where(DriveFolder.account_id == self.account_id))}
 
 
 def add_account(session: Session, owner: User, kind: str, settings: Mapping[str, Any],

@@ -1,6 +1,7 @@
-"""The sink's two paths give the same index and the same timeline: item by item in
-savepoints (the runner's careful path) and set-based with ``apply_many`` (its fast path,
-with deleted items going to ``gone`` one by one, before or after the batch)."""
+"""The sink's paths give the same index and the same timeline: a lister's listings applied
+set-based (the runner's fast path) and one by one in savepoints (its careful path), and a
+delta source's single entries (added, changed, deleted one at a time), for the same drive
+going through the same changes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
-from hub.drive.models import DriveItem
+from hub.drive import index
+from hub.drive.listing import name_of, parent_of
 from hub.drive.sink import DriveSink
 from hub.sync import records
 from hub.sync.models import SourceRecord, SyncRun
@@ -23,65 +25,95 @@ from tests.drive.conftest import Clock, add_account, client
 NOW = datetime(2026, 11, 20, 9, 2, tzinfo=UTC)
 ROOT = "1001 Oy Esimerkki Ab/"
 BOOKS = f"{ROOT}Kirjanpito/2026/"
+RECENT = NOW - timedelta(days=3)
+OLD = datetime(2023, 1, 5, tzinfo=UTC)
+
+State = dict[str, dict[str, Any]]
 
 
-def entry(path: str, *, when: datetime = NOW - timedelta(days=3), size: int = 10,
-          etag: str | None = None, file_id: str | None = None, inode: int | None = None,
-          deleted: bool = False) -> Item:
-    folder = path.endswith("/")
-    name = path.rstrip("/").rpartition("/")[2]
-    parent = path.rstrip("/").rpartition("/")[0]
-    data: dict[str, Any] = {"path": path, "name": name, "is_folder": folder,
-                            "parent": f"{parent}/" if parent else ""}
-    if not deleted:
-        data |= {"size": size, "etag": etag or f"e-{name}-{size}",
-                 "modified": when.isoformat()}
-    if file_id:
-        data["file_id"] = file_id
-    if inode:
-        data["inode"] = inode
-    return Item("drive", path, "folder" if folder else "file", when, data, deleted=deleted)
+def facts(size: int = 10, when: datetime = RECENT, **more: Any) -> dict[str, Any]:
+    return {"size": size, "mtime": when.isoformat(), **more}
 
 
-def listing(folder: str, children: list[str]) -> Item:
-    return Item("drive", "/" + folder, "listing", NOW, {"folder": folder,
-                                                       "children": children})
+FIRST: State = {
+    ROOT: {}, f"{ROOT}Kirjanpito/": {}, BOOKS: {},
+    f"{BOOKS}tosite-1.pdf": facts(file_id="11"),
+    f"{BOOKS}tosite-2.pdf": facts(file_id="12"),
+    f"{BOOKS}vanha.pdf": facts(when=OLD, inode=501),
+    f"{ROOT}Tilinpäätös/": {}, f"{ROOT}Tilinpäätös/tase.pdf": facts(),
+    "Yleiset/": {}, "Yleiset/ohje.txt": facts(),
+}
+# An edit, two adds, a Nextcloud move (by file id), a local move (by inode), a file of
+# no client's folder.
+SECOND: State = {k: v for k, v in FIRST.items()
+                 if k not in (f"{BOOKS}tosite-2.pdf", f"{BOOKS}vanha.pdf")} | {
+    f"{BOOKS}tosite-1.pdf": facts(size=99, file_id="11"),
+    f"{BOOKS}tosite-3.pdf": facts(file_id="13"), f"{BOOKS}tosite-4.pdf": facts(file_id="14"),
+    f"{ROOT}Kirjanpito/siirretty.pdf": facts(file_id="12"),
+    f"{ROOT}Kirjanpito/arkisto.pdf": facts(when=OLD, inode=501),
+    "Yleiset/uusi.txt": facts(),
+}
+# A folder removed with what is in it; a file in the client folder itself.
+THIRD: State = {k: v for k, v in SECOND.items() if not k.startswith(f"{ROOT}Tilinpäätös/")
+                } | {f"{ROOT}muistio.txt": facts()}
+STATES = [FIRST, SECOND, THIRD]
 
 
-BATCHES: list[list[Item]] = [
-    [  # the first index
-        entry(ROOT), entry(f"{ROOT}Kirjanpito/"), entry(BOOKS),
-        entry(f"{BOOKS}tosite-1.pdf", file_id="11"),
-        entry(f"{BOOKS}tosite-2.pdf", file_id="12"),
-        entry(f"{BOOKS}vanha.pdf", when=datetime(2023, 1, 5, tzinfo=UTC), inode=501),
-        entry(f"{ROOT}Tilinpäätös/"), entry(f"{ROOT}Tilinpäätös/tase.pdf"),
-        entry("Yleiset/"), entry("Yleiset/ohje.txt"),
-        listing(BOOKS, ["tosite-1.pdf", "tosite-2.pdf", "vanha.pdf"]),
-    ],
-    [  # changes: adds, an edit, an unchanged re-yield, a Nextcloud move, a local move
-        entry(f"{BOOKS}tosite-1.pdf", file_id="11", size=99),
-        entry(f"{BOOKS}tosite-3.pdf", file_id="13"),
-        entry(f"{BOOKS}tosite-4.pdf", file_id="14"),
-        entry(f"{ROOT}Kirjanpito/"),
-        entry(f"{ROOT}Kirjanpito/siirretty.pdf", file_id="12"),
-        listing(BOOKS, ["tosite-1.pdf", "tosite-3.pdf", "tosite-4.pdf"]),
-        listing(f"{ROOT}Kirjanpito/", ["2026/", "siirretty.pdf", "arkisto.pdf"]),
-        entry(f"{BOOKS}vanha.pdf", inode=501, deleted=True),
-        entry(f"{ROOT}Kirjanpito/arkisto.pdf", inode=501,
-              when=datetime(2023, 1, 5, tzinfo=UTC)),
-        entry("Yleiset/uusi.txt"),
-    ],
-    [  # a folder removed with its subtree, explicitly and by the parent's listing
-        entry(f"{ROOT}Tilinpäätös/", deleted=True),
-        entry(f"{ROOT}muistio.txt"),
-        listing(ROOT, ["Kirjanpito/", "muistio.txt"]),
-    ],
-]
+def _folders(state: State) -> set[str]:
+    return {""} | {p for p in state if p.endswith("/")}
+
+
+def listings(before: State, after: State) -> list[Item]:
+    """What a lister yields: the listing of every folder whose children changed."""
+    out = []
+    for folder in sorted(_folders(after)):
+        def children(state: State, folder: str = folder) -> dict[str, Any]:
+            return {p: v for p, v in state.items() if parent_of(p) == folder}
+        if before and children(before) == children(after) and folder in _folders(before):
+            continue
+        kids = children(after)
+        out.append(Item("drive", "/" + folder, "listing", NOW, {
+            "folder": folder,
+            "files": [{"name": name_of(p), **v} for p, v in kids.items() if not p.endswith("/")],
+            "folders": [{"name": name_of(p), **v} for p, v in kids.items() if p.endswith("/")],
+        }))
+    return out
+
+
+def singles(before: State, after: State) -> list[Item]:
+    """What a delta source yields: each entry added, changed or gone (a folder gone once,
+    with nothing said of what was in it)."""
+    out = []
+    # In the order a lister would name them: folder by folder, then by name.
+    for path in sorted(after, key=lambda p: (parent_of(p), p)):
+        if before.get(path) != after[path]:
+            out.append(Item("drive", path, "folder" if path.endswith("/") else "file", NOW,
+                            {"name": name_of(path), **after[path]}))
+    gone = sorted(p for p in before if p not in after)
+    for path in gone:
+        if any(path != g and path.startswith(g) and g.endswith("/") for g in gone):
+            continue
+        out.append(Item("drive", path, "folder" if path.endswith("/") else "file", NOW,
+                        {"name": name_of(path)}, deleted=True))
+    return out
 
 
 def _records(session: Session, account: Account, batch: list[Item]) -> dict[str, Record]:
     return records.for_batch(session.connection(), account.id, "drive", batch, NOW,
                              lambda item: {})
+
+
+def fast(session: Session, sink: DriveSink, account: Account, batch: list[Item]) -> None:
+    found = _records(session, account, batch)
+    live = [(found[i.external_id], i) for i in batch if not i.deleted]
+    assert sink.apply_many(session, account, live) == 0
+    for item in batch:
+        if item.deleted:
+            record = found[item.external_id]
+            record.deleted_at = NOW
+            sink.gone(session, account, record)
+    records.save(session.connection(), found.values())
+    session.commit()
 
 
 def careful(session: Session, sink: DriveSink, account: Account, batch: list[Item]) -> None:
@@ -90,46 +122,18 @@ def careful(session: Session, sink: DriveSink, account: Account, batch: list[Ite
         record = found[item.external_id]
         with session.begin_nested():
             if item.deleted:
-                record.deleted_at = record.deleted_at or NOW
+                record.deleted_at = NOW
                 sink.gone(session, account, record)
             else:
-                record.deleted_at = None
                 assert sink.apply(session, account, record, item)
-    records.save(session.connection(), found.values())
-    session.commit()
-
-
-def fast(session: Session, sink: DriveSink, account: Account, batch: list[Item],
-         deletes_first: bool) -> None:
-    found = _records(session, account, batch)
-    live = [(found[i.external_id], i) for i in batch if not i.deleted]
-    dead = [found[i.external_id] for i in batch if i.deleted]
-
-    def gone() -> None:
-        for record in dead:
-            record.deleted_at = record.deleted_at or NOW
-            sink.gone(session, account, record)
-
-    if deletes_first:
-        gone()
-    for record, _ in live:
-        record.deleted_at = None
-    assert sink.apply_many(session, account, live) == 0
-    if not deletes_first:
-        gone()
     records.save(session.connection(), found.values())
     session.commit()
 
 
 def snapshot(session: Session, account_id: int) -> dict[str, Any]:
     session.expire_all()
-    items = sorted(
-        (d.path, d.parent, d.name, d.is_folder, d.size, d.content_type, d.modified, d.etag,
-         d.stable_id, d.client_id, d.deleted_at)
-        for d in session.scalars(select(DriveItem).where(DriveItem.account_id == account_id)))
-    records = sorted(session.execute(select(
-        SourceRecord.external_id, SourceRecord.deleted_at.is_not(None),
-        SourceRecord.target_id.is_not(None)).where(SourceRecord.account_id == account_id)).all())
+    entries = sorted((e.path, e.is_folder, e.size, e.modified, e.stable_id, e.client_id)
+                     for e in index.entries(session, account_id))
     prefix = f"drive:{account_id}:"
     timeline = sorted(
         (e.client_id, e.kind, e.title, e.summary, e.occurred_at, e.share_level,
@@ -137,39 +141,36 @@ def snapshot(session: Session, account_id: int) -> dict[str, Any]:
          sorted((k, str(v)) for k, v in e.extra.items() if k != "account_id"))
         for e in session.scalars(select(TimelineEntry).where(
             TimelineEntry.source_ref.startswith(prefix))))
-    return {"items": items, "records": records, "timeline": timeline}
+    return {"entries": entries, "timeline": timeline}
 
 
-def test_item_by_item_and_set_based_agree(session, owner):
+def test_listings_and_single_entries_agree(session, owner):
     esimerkki = client(session, 1001, "Oy Esimerkki Ab")
     session.commit()
     clock = Clock(NOW)
-    paths = {
-        "careful": lambda s, k, a, b: careful(s, k, a, b),
-        "fast, deletes first": lambda s, k, a, b: fast(s, k, a, b, True),
-        "fast, deletes last": lambda s, k, a, b: fast(s, k, a, b, False),
-    }
+    paths = {"listings, set-based": (fast, listings),
+             "listings, one by one": (careful, listings),
+             "single entries": (fast, singles)}
     accounts = {name: add_account(session, owner, "webdav", {"url": "x", "username": "u"})
                 for name in paths}
-    for number, batch in enumerate(BATCHES):
-        for name, path in paths.items():
-            path(session, DriveSink(clock), accounts[name], batch)
+    previous: State = {}
+    for number, state in enumerate(STATES):
+        for name, (apply, items) in paths.items():
+            apply(session, DriveSink(clock), accounts[name], items(previous, state))
             if number == 0:  # the first index is over; what follows is news
                 session.add(SyncRun(account_id=accounts[name].id, stream="drive",
                                     status="ok", finished_at=NOW))
                 session.commit()
+        previous = state
         clock.advance(minutes=20)
     shots = {name: snapshot(session, account.id) for name, account in accounts.items()}
-    assert shots["fast, deletes first"] == shots["careful"]
-    assert shots["fast, deletes last"] == shots["careful"]
+    assert shots["listings, one by one"] == shots["listings, set-based"]
+    assert shots["single entries"] == shots["listings, set-based"]
 
     # And what they agree on is right.
-    shot = shots["careful"]
-    live = {row[0] for row in shot["items"] if row[-1] is None}
-    assert live == {ROOT, f"{ROOT}Kirjanpito/", BOOKS, f"{BOOKS}tosite-1.pdf",
-                    f"{BOOKS}tosite-3.pdf", f"{BOOKS}tosite-4.pdf",
-                    f"{ROOT}Kirjanpito/siirretty.pdf", f"{ROOT}Kirjanpito/arkisto.pdf",
-                    f"{ROOT}muistio.txt", "Yleiset/", "Yleiset/ohje.txt", "Yleiset/uusi.txt"}
+    shot = shots["listings, set-based"]
+    assert {row[0] for row in shot["entries"]} == set(THIRD)
+    assert all(row[5] == esimerkki.id for row in shot["entries"] if row[0].startswith(ROOT))
     titles = sorted(row[2] for row in shot["timeline"] if row[0] == esimerkki.id)
     assert titles == [
         "1 file added to the client folder",
@@ -182,20 +183,24 @@ def test_item_by_item_and_set_based_agree(session, owner):
         "Drive folder indexed: 4 files",  # the index as it was found; news come after
     ]
     moved = next(row for row in shot["timeline"] if row[2] == "2 files moved to Kirjanpito")
-    assert moved[3] == "siirretty.pdf (from Kirjanpito/2026), arkisto.pdf (from Kirjanpito/2026)"
-    removed_records = {row[0] for row in shot["records"] if row[1]}
-    assert removed_records == {f"{BOOKS}tosite-2.pdf", f"{BOOKS}vanha.pdf",
-                               f"{ROOT}Tilinpäätös/", f"{ROOT}Tilinpäätös/tase.pdf"}
+    assert moved[3] == "arkisto.pdf (from Kirjanpito/2026), siirretty.pdf (from Kirjanpito/2026)"
+    gone = set(session.scalars(select(SourceRecord.external_id).where(
+        SourceRecord.account_id == accounts["listings, set-based"].id,
+        SourceRecord.deleted_at.is_not(None))))
+    assert gone == {f"/{ROOT}Tilinpäätös/"}
 
 
 def test_items_that_are_no_drive_entry_are_kept_raw(session, owner):
     account = add_account(session, owner, "local", {"path": "x"})
-    batch = [Item("drive", "/odd", "file", NOW, {}), entry("ok.txt")]
+    batch = [Item("drive", "/odd", "file", NOW, {}),
+             Item("drive", "/broken/", "listing", NOW, {"folder": "broken/", "files": "x"}),
+             *listings({}, {"ok.txt": facts()})]
     found = _records(session, account, batch)
     sink = DriveSink(Clock(NOW))
     pairs = [(found[i.external_id], i) for i in batch]
-    assert sink.apply_many(session, account, pairs) == 1
-    assert "not a drive entry" in found["/odd"].data["error"]
+    assert sink.apply_many(session, account, pairs) == 2
+    assert "not a drive listing or entry" in found["/odd"].data["error"]
+    assert "not a drive listing or entry" in found["/broken/"].data["error"]
     records.save(session.connection(), found.values())
     session.commit()
-    assert session.scalars(select(DriveItem.path)).all() == ["ok.txt"]
+    assert [e.path for e in index.entries(session, account.id)] == ["ok.txt"]

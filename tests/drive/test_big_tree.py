@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from connectors.local import LocalFolderConnector
-from hub.drive.models import ClientRoot, DriveItem
+from hub.drive import index
+from hub.drive.models import ClientRoot, DriveFolder
 from hub.sync.models import SourceRecord
 from hub.timeline.models import TimelineEntry
 from tests.drive.conftest import OLD, Drive, add_account, client
@@ -53,14 +54,21 @@ def test_fifty_thousand_entries_through_the_runner(session, session_factory, own
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
-    count = lambda *where: session.scalar(  # noqa: E731
-        select(func.count()).select_from(DriveItem).where(
-            DriveItem.account_id == account.id, *where))
+    def count() -> int:
+        session.expire_all()
+        return sum(1 for _ in index.entries(session, account.id))
+
     assert count() == total
-    assert count(DriveItem.deleted_at.is_(None), DriveItem.client_id.is_not(None)) == total
-    assert count(DriveItem.is_folder.is_(False)) == CLIENTS * len(PARTS) * YEARS * FILES
+    assert all(e.client_id is not None for e in index.entries(session, account.id))
+    assert sum(1 for e in index.entries(session, account.id) if not e.is_folder) == (
+        CLIENTS * len(PARTS) * YEARS * FILES)
+    folders = total - CLIENTS * len(PARTS) * YEARS * FILES
+    # A row per folder (and one for the drive root), a listing record for each.
+    assert session.scalar(select(func.count()).select_from(DriveFolder).where(
+        DriveFolder.account_id == account.id)) == folders + 1
     assert session.scalar(select(func.count()).select_from(SourceRecord).where(
-        SourceRecord.account_id == account.id, SourceRecord.target_id.is_not(None))) == total
+        SourceRecord.account_id == account.id, SourceRecord.target_id.is_not(None))) == (
+        folders + 1)
     assert session.scalar(select(func.count()).select_from(ClientRoot)) == CLIENTS
     # One summary per client and nothing else: every file is years old.
     summaries = session.scalars(select(TimelineEntry)).all()

@@ -37,11 +37,11 @@ def drive(session, session_factory, owner, tmp_path):
 
 
 def _client_of(session, account_id: int, path: str) -> int | None:
-    from hub.drive.models import DriveItem
+    from hub.drive import index
 
     session.expire_all()
-    return session.scalar(select(DriveItem.client_id).where(
-        DriveItem.account_id == account_id, DriveItem.path == path))
+    found = {e.path: e.client_id for e in index.entries(session, account_id)}
+    return found.get(path)
 
 
 def test_unmapped_folders_are_listed_and_a_manual_mapping_survives_resync(

@@ -61,10 +61,10 @@ def test_first_index_and_changes_through_the_listing_sweep(session, world, webda
     assert items[f"{ESIMERKKI}/Kirjanpito/2025/tosite-1.pdf"].etag
     assert items["Yleiset/ohje.txt"].client_id is None
     assert titles(entries(session, esimerkki.id)) == ["Drive folder indexed: 4 files"]
-    # Listing markers are source records, never index rows.
-    markers = session.scalars(select(SourceRecord.external_id).where(
-        SourceRecord.kind == "listing")).all()
-    assert "/" + f"{ESIMERKKI}/Kirjanpito/2025/" in markers
+    # One listing record per folder, none per file.
+    markers = set(session.scalars(select(SourceRecord.external_id).where(
+        SourceRecord.account_id == drive.account_id)).all())
+    assert markers == {"/" + path for path in _disk(root) if path.endswith("/")} | {"/"}
 
     seen = {e.id for e in entries(session)}
 
@@ -91,10 +91,10 @@ def test_first_index_and_changes_through_the_listing_sweep(session, world, webda
         "1 file added to Kirjanpito/2025", "1 file removed from Kirjanpito/2025"]
     assert step(lambda: shutil.rmtree(root / ESIMERKKI / "Tilinpäätös")) == [
         "2 files removed from Tilinpäätös"]
-    gone = drive.items(session, live=False)
-    assert gone[f"{ESIMERKKI}/Tilinpäätös/2025/liitteet/liite å.pdf"].deleted_at is not None
+    gone = drive.folders(session)
+    assert gone[f"{ESIMERKKI}/Tilinpäätös/2025/liitteet/"].deleted_at is not None
     records = session.scalars(select(SourceRecord.external_id).where(
-        SourceRecord.external_id.startswith(f"{ESIMERKKI}/Tilinpäätös/"),
+        SourceRecord.external_id.startswith(f"/{ESIMERKKI}/Tilinpäätös/"),
         SourceRecord.deleted_at.is_(None))).all()
     assert records == []
     assert step(lambda: None) == []  # an unchanged drive writes nothing

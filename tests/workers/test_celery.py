@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
-from hub.drive.models import DriveItem
+from hub.drive import index
 from hub.settings import Settings
 from hub.sync.models import SyncRun
 from tests import factories as f
@@ -43,8 +43,7 @@ def _runs(session: Session, account_id: int) -> list[SyncRun]:
 
 def _files(session: Session, account_id: int) -> set[str]:
     session.expire_all()
-    return set(session.scalars(select(DriveItem.path).where(
-        DriveItem.account_id == account_id, DriveItem.is_folder.is_(False))))
+    return {e.path for e in index.entries(session, account_id) if not e.is_folder}
 
 
 def test_a_worker_syncs_an_account(celery_worker: Worker, session: Session, tmp_path: Path):
