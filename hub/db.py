@@ -172,16 +172,15 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 
 def _cheap(convert: Callable[[Any], Any], dated: bool,
            json: bool) -> Callable[[Any], Any]:
-    """``convert`` with what repeats converted once: the same time object (by identity,
-    only while the rows that hold it are alive), an empty list or mapping."""
+    """``convert`` with what repeats converted once: the same time object as the row
+    before (a batch's "now"), an empty list or mapping."""
     if dated:
-        seen: dict[int, Any] = {}
+        last: list[Any] = [None, None]
 
         def once(value: Any) -> Any:
-            key = id(value)
-            if key not in seen:
-                seen[key] = convert(value)
-            return seen[key]
+            if value is not last[0]:
+                last[0], last[1] = value, convert(value)
+            return last[1]
 
         return once
     if json:

@@ -1,8 +1,9 @@
 """Running a sync for an account: build its connector from the stored settings and
 secret, then hand it to the hub's runner with the sinks for its item kinds.
 
-What only one kind of account needs is imported when such an account syncs: a scheduled
-sync is a process of its own, and its start-up is part of every sync's time.
+What only one kind of account needs (its connector, its sink) is imported when such an
+account syncs; every table is loaded up front, since the rows a sync writes refer to any
+of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+import hub.models  # noqa: F401 - every table: a sync writes rows that refer to any of them
 from hub.accounts.models import Account
 from hub.accounts.secrets import reveal_secret
 from hub.errors import InvalidInput, NotFound

@@ -14,8 +14,8 @@ How one ``read`` goes:
    server no longer returns are deletions (see :mod:`connectors.imap.cursor`).
 4. New messages: the UIDs from the cursor's ``uidnext`` up to the bound, searched
    compactly and fetched in ascending batches (``BODY.PEEK[]``; headers only above
-   ``size_limit``), with a checkpoint after each batch. The next batch's FETCH is sent
-   before a batch is handed on, so the server and the hub work at the same time.
+   ``size_limit``), with a checkpoint after each batch. The next batches' FETCHes are
+   sent before a batch is handed on, so the server and the hub work at the same time.
 
 Memory stays bounded by one batch (and at most ``FETCH_BYTES`` of bodies per FETCH)
 whatever the mailbox size: UID sets are kept as ranges and searched with ESEARCH where
@@ -43,6 +43,8 @@ CHANGE_WINDOW = 5000
 SIZE_WINDOW = 20
 #: Messages up to this size are fetched without asking for their size first.
 SMALL = 64 * 1024
+#: FETCH commands kept on their way ahead of the one being read.
+AHEAD = 2
 #: UIDs one plain SEARCH spans where ESEARCH is missing: imaplib refuses lines over 1 MB.
 PLAIN_SEARCH_SPAN = 50_000
 #: Tried in order when no folder carries the \Sent attribute (RFC 6154).
@@ -262,8 +264,9 @@ class _FolderSync:
 
     def _fetch_window(self, state: FolderCursor, window: UidSet) -> Iterator[Item | Checkpoint]:
         """The messages of a window of new UIDs, batch by batch with a checkpoint after
-        each. The FETCH of the next batch's bodies goes out before this batch is handed
-        on, so the server reads it while the hub stores this one (one command ahead).
+        each. The FETCHes of the next batches' bodies go out before this batch is handed
+        on, so the server reads them while the hub stores this one (:data:`AHEAD`
+        commands ahead: with one, the server idled whenever a batch took it longer).
 
         What a FETCH may bring is bounded by size, and sizes are asked for only where
         they matter: one SEARCH finds the window's messages above :data:`SMALL` (most
@@ -290,7 +293,8 @@ class _FolderSync:
                                               _HEADER if headers_only else _BODY)
                 sent.append((tag, uids, headers_only))
 
-        send_next()
+        for _ in range(AHEAD):
+            send_next()
         for batch, commands in plan:
             flags: list[tuple[int, list[str]]] = []
             items: list[Item] = []

@@ -21,10 +21,9 @@ The cursor (JSON-able, the connector's own)::
      "dirs": {"<rel dir>": "<digest>", ...},   # "" is the root
      "pending": ["<rel dir>", ...]}           # the walk's stack at the checkpoint
 
-``digest`` is a 64-bit hash of the directory's sorted list of its files' (name, mtime_ns,
-size, inode) and its subfolders' (name, inode) - a subfolder's mtime moves with what is
-inside it, which that subfolder's own listing reports: some 30 bytes a directory, whatever
-it holds.
+``digest`` is a 64-bit hash of the directory's files (name, size, mtime, inode) and its
+subfolders (name and inode only - a subfolder's mtime moves with what is inside it, which
+that subfolder's own listing reports): some 30 bytes a directory, whatever it holds.
 
 What a rescan can and cannot skip - honestly. A directory's mtime moves when an entry is
 added to, removed from or renamed in *that* directory, not when a file in it is
@@ -46,6 +45,7 @@ twice, and directories walked after it are walked again and yield the same listi
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
@@ -156,7 +156,7 @@ class LocalFolderConnector:
         path = os.path.join(self.root, rel) if rel else os.fspath(self.root)
         files: list[dict[str, Any]] = []
         folders: list[dict[str, Any]] = []
-        facts: list[str] = []
+        kept: list[tuple[str, int]] = []  # subfolders by name and identity (see below)
         try:
             # The root may itself be a link the admin chose; below it, a folder that has
             # become a link since its parent was listed must not be walked into.
@@ -169,21 +169,22 @@ class LocalFolderConnector:
                         continue
                     name, kind, size, mtime_ns, inode = entry
                     if kind == _DIR:
-                        # By name and identity only: what changes inside a subfolder moves
-                        # its mtime, and must not make this folder look changed too.
-                        facts.append(f"{name}\0d\0{inode}")
                         folders.append({"name": name, "mtime": mtime_ns // 1000,
                                         "inode": inode})
+                        kept.append((name, inode))
                     else:
-                        facts.append(f"{name}\0f\0{mtime_ns}\0{size}\0{inode}")
                         files.append({"name": name, "size": size, "mtime": mtime_ns // 1000,
                                       "inode": inode})
         except OSError:
             return None
-        facts.sort()
-        digest = hashlib.blake2b("\n".join(facts).encode("utf-8"), digest_size=8).hexdigest()
         files.sort(key=_by_name)
         folders.sort(key=_by_name)
+        kept.sort()
+        # Files by all they are; subfolders by name and identity only: what changes inside
+        # a subfolder moves its mtime, and must not make this folder look changed too.
+        # (Microsecond mtimes: two writes within one microsecond look alike.)
+        facts = json.dumps([files, kept], ensure_ascii=False, separators=(",", ":"))
+        digest = hashlib.blake2b(facts.encode("utf-8"), digest_size=8).hexdigest()
         return files, folders, digest
 
     @staticmethod

@@ -47,6 +47,11 @@ class Activity:
     modified: datetime | None = None
     #: Where a moved file came from (its old path).
     moved_from: str | None = None
+    #: How many files this stands for: a first index notes a folder's older files as one
+    #: activity (``names`` a few of them, ``earliest`` and ``modified`` their range).
+    count: int = 1
+    names: tuple[str, ...] = ()
+    earliest: datetime | None = None
 
 
 @dataclass(slots=True)

@@ -58,6 +58,7 @@ from hub.timeline.models import TimelineEntry
 from hub.timeutil import in_firm_zone
 
 WINDOW = timedelta(minutes=10)
+_INDEXED = "clienthub.drive.indexed_before"
 RECENT_DAYS = 14
 SAMPLES = 5
 SOURCE_KIND = "drive"
@@ -103,11 +104,13 @@ class _Group:
     day: str | None = None
 
     def add(self, activity: Activity, delta: int = 1) -> None:
-        self.count += delta
+        self.count += delta * activity.count
         if delta > 0 and len(self.names) < SAMPLES:
-            self.names.append(_label(activity, self.root))
+            labels = activity.names or (_label(activity, self.root),)
+            self.names += labels[:SAMPLES - len(self.names)]
         if activity.modified is not None:
-            self.first = min(self.first or activity.modified, activity.modified)
+            self.first = min(self.first or activity.modified,
+                             activity.earliest or activity.modified)
             self.last = max(self.last or activity.modified, activity.modified)
 
 
@@ -121,10 +124,14 @@ def _label(activity: Activity, root: str | None) -> str:
 
 
 def indexed_before(session: Session, account_id: int) -> bool:
-    """Has a sync of the account ever finished? Until then every file found is old news."""
-    return bool(session.scalar(select(exists().where(
-        SyncRun.account_id == account_id, SyncRun.finished_at.is_not(None),
-        SyncRun.status.in_(("ok", "resynced"))))))
+    """Has a sync of the account ever finished? Until then every file found is old news.
+    Asked once per transaction (a sync's batch) and account."""
+    known: dict[int, bool] = session.info.setdefault(_INDEXED, {})
+    if account_id not in known:
+        known[account_id] = bool(session.scalar(select(exists().where(
+            SyncRun.account_id == account_id, SyncRun.finished_at.is_not(None),
+            SyncRun.status.in_(("ok", "resynced"))))))
+    return known[account_id]
 
 
 def _groups(session: Session, found: ActivityBuffer) -> dict[tuple[int, str], _Group]:
@@ -160,7 +167,8 @@ def _groups(session: Session, found: ActivityBuffer) -> dict[tuple[int, str], _G
                         found.now)
         summary.add(activity, 1 if activity.action == "added" else -1)
         modified = activity.modified
-        if activity.action == "added" and modified is not None and recent <= modified:
+        if (activity.action == "added" and activity.count == 1 and modified is not None
+                and recent <= modified):
             local = in_firm_zone(modified)
             assert local is not None
             day = local.date().isoformat()
@@ -345,9 +353,11 @@ def settle(session: Session) -> None:
 def _before_commit(session: Session) -> None:
     if not session.in_nested_transaction():
         settle(session)
+        session.info.pop(_INDEXED, None)  # the run may finish before the next transaction
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, previous: SessionTransaction) -> None:
     if previous.parent is None:
         take(session)
+        session.info.pop(_INDEXED, None)

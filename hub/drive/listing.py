@@ -109,6 +109,21 @@ def file_row(data: Mapping[str, Any]) -> FileRow | None:
     return row
 
 
+def _plain_file(data: dict[str, Any]) -> FileRow | None:
+    """:func:`file_row` for the common case - a local listing's name, size, mtime and
+    inode, nothing else - without its general checks (a fifth of a first index's time);
+    None for anything else, which :func:`file_row` reads."""
+    if len(data) != 4:
+        return None
+    name, size, mtime, inode = (data.get("name"), data.get("size"), data.get("mtime"),
+                                data.get("inode"))
+    if (type(name) is not str or not name or "/" in name or len(name) > 300
+            or type(size) is not int or type(mtime) is not int or type(inode) is not int
+            or inode <= 0):
+        return None
+    return [name, size, mtime, f"inode:{inode}"]
+
+
 def field_of(row: FileRow, index: int) -> Any:
     return row[index] if index < len(row) else None
 
@@ -155,7 +170,9 @@ def listing_of(item: Item) -> Listing | None:
         return None
     rows: dict[str, FileRow] = {}
     for entry in files:
-        row = file_row(entry) if isinstance(entry, Mapping) else None
+        row = _plain_file(entry) if type(entry) is dict else None
+        if row is None:
+            row = file_row(entry) if isinstance(entry, Mapping) else None
         if row is not None:
             rows[row[NAME]] = row
     subs: dict[str, SubFolder] = {}

@@ -117,9 +117,14 @@ class RootMap:
             account_id=self.account_id, path=top, client_id=client_id, origin="auto",
             updated_at=utcnow()))
         self.roots[top] = client_id
+        folders = cast(Table, DriveFolder.__table__)
+        if session.connection().execute(select(folders.c.id).where(
+                folders.c.account_id == self.account_id,
+                folders.c.path.startswith(top, autoescape=True)).limit(1)).first() is None:
+            return  # a folder seen for the first time: nothing is filed under it yet
         account = session.get(Account, self.account_id)
         assert account is not None
-        # Items may already be here from before the client existed: file them now.
+        # Folders may already be here from before the client existed: file them now.
         reassign(session, account, top, None, client_id, utcnow())
 
 

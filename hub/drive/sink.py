@@ -21,16 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-import hub.drive.entries  # noqa: F401 - registers the commit hook that writes the timeline
 from hub.accounts.models import Account
 from hub.db import insert_rows, reserve_ids, utcnow
 from hub.drive.activity import Action, Activity, buffer
+
+# Importing entries also registers the commit hook that writes the timeline.
+from hub.drive.entries import RECENT_DAYS, SAMPLES, indexed_before
 from hub.drive.listing import (
     MTIME,
     NAME,
@@ -55,6 +57,7 @@ from hub.sync.protocol import Item
 from hub.sync.records import Record
 
 KINDS = ("file", "folder", "listing")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 500
 _FOLDERS = cast(Table, DriveFolder.__table__)
 _RECORDS = cast(Table, SourceRecord.__table__)
@@ -100,6 +103,8 @@ class _Batch:
         self.session = session
         self.account = account
         self.now = now
+        #: The drive's first index is under way (no sync of it has finished).
+        self.initial = not indexed_before(session, account.id)
         self.folders: dict[str, _Folder] = {}
         self.children: dict[str, set[str]] = {}
         self.loaded_children: set[str] = set()
@@ -246,8 +251,11 @@ class DriveSink:
                       root: str | None) -> list[Activity]:
         if client_id is None:
             return []  # no client's folder: the review list shows it, no timeline does
-        out: list[Activity] = []
         account_id = batch.account.id
+        if not before and after and batch.initial:
+            return self._first_seen(account_id, client_id, root, folder.path, after,
+                                    batch.now)
+        out: list[Activity] = []
         names = set()
         for row in after:
             name = row[NAME]
@@ -262,6 +270,25 @@ class DriveSink:
             if name not in names:
                 out.append(self._activity(account_id, client_id, root, folder.path, "removed",
                                           row))
+        return out
+
+    def _first_seen(self, account_id: int, client_id: int, root: str | None, folder: str,
+                    rows: list[FileRow], now: datetime) -> list[Activity]:
+        """A folder's files in a drive's first index: old news, counted as one activity
+        (with a few names and their time range); only the recent ones one by one, as
+        they are the work a colleague looks for (see hub.drive.entries)."""
+        recent_from = _micros(now - timedelta(days=RECENT_DAYS))
+        fresh = [r for r in rows if (field_of(r, MTIME) or 0) >= recent_from]
+        old = [r for r in rows if (field_of(r, MTIME) or 0) < recent_from]
+        out = [self._activity(account_id, client_id, root, folder, "added", row)
+               for row in fresh]
+        if old:
+            times = [t for t in (field_of(r, MTIME) for r in old) if t is not None]
+            out.append(Activity(account_id, client_id, root, folder, "added", old[0][NAME],
+                                folder + old[0][NAME], count=len(old),
+                                names=tuple(r[NAME] for r in old[:SAMPLES]),
+                                earliest=as_datetime(min(times)) if times else None,
+                                modified=as_datetime(max(times)) if times else None))
         return out
 
     @staticmethod
@@ -329,6 +356,10 @@ class DriveSink:
                     _RECORDS.c.external_id.in_(chunk), _RECORDS.c.deleted_at.is_(None))
                     .values(deleted_at=batch.now))
             batch.gone_folders.clear()
+
+
+def _micros(when: datetime) -> int:
+    return (when - _EPOCH) // timedelta(microseconds=1)
 
 
 def _values(folder: _Folder, now: datetime) -> dict[str, Any]:

@@ -69,8 +69,8 @@ class SourceRecord(Base):
     external_id: Mapped[str] = mapped_column(String(500))
     kind: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: The domain row this item became (a mail message id, a drive item id...).
-    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    #: The domain row this item became (a mail message id, a drive folder id...).
+    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
