@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select, update
@@ -28,10 +27,10 @@ from hub.mail import bulk
 from hub.mail.arrival import Arrival, file_one
 from hub.mail.matching import Directory, load_directory
 from hub.mail.models import MailInbound, MailRaw
-from hub.mail.parsing import Parse, pool, safe_parse
+from hub.mail.parsing import Parse, Parser
 from hub.sync import records
 from hub.sync.models import SourceRecord, SyncRun
-from hub.sync.runner import renew_lease
+from hub.sync.runner import LEASE_LOST, LeaseLost, renew_lease
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +39,9 @@ Progress = Callable[[str, int], None]
 STREAM = "filing"
 #: Below this many waiting copies, worker processes cost more than they save.
 POOL_THRESHOLD = 2000
+#: Raw mail one batch holds at most (a larger message is a batch by itself); two batches
+#: are in memory at once, one being written while the next parses.
+BATCH_BYTES = 32 * 1024 * 1024
 
 _INBOUND = cast(Table, MailInbound.__table__)
 _RAW = cast(Table, MailRaw.__table__)
@@ -69,11 +71,14 @@ class _Waiting:
     raw: bytes
     flags: list[str]
     headers_only: bool
+    #: The record as stored, which a failed attempt puts back: the record's own snapshot
+    #: may already hold what the attempt wrote before it was rolled back.
+    stored: tuple[Any, ...]
 
 
 class Filing:
     def __init__(self, factory: sessionmaker[Session], parse: Parse, *, batch_size: int = 500,
-                 workers: int = 0, pool_from: int = POOL_THRESHOLD,
+                 batch_bytes: int = BATCH_BYTES, workers: int = 0, pool_from: int = POOL_THRESHOLD,
                  set_based: bool = True) -> None:
         """``workers`` parse processes once ``pool_from`` copies wait; ``set_based=False``
         files every copy by itself, as after a failure: the reference that tests hold
@@ -83,6 +88,7 @@ class Filing:
         self.set_based = set_based
         self.parse = parse
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
         self.workers = workers
         self._directory_read: tuple[float, Directory] | None = None
         #: Batches that the set-based path gave up on and filed copy by copy.
@@ -104,14 +110,17 @@ class Filing:
             run_id = run.id
         filed = unparsed = errors = 0
         status, message = "ok", ""
+        lost: LeaseLost | None = None
         try:
-            with self._parser(total) as parse_many:
-                for batch, parsed in self._parsed(account_id, parse_many):
+            with self._parser(total) as parser:
+                for batch, parsed in self._parsed(account_id, parser):
                     done, bad, failed = self._file(account_id, batch, parsed,
                                                    (run_id, filed, unparsed, errors))
                     filed, unparsed, errors = filed + done, unparsed + bad, errors + failed
                     if progress is not None:
                         progress(STREAM, len(batch))
+        except LeaseLost as exc:
+            status, message, lost = "interrupted", LEASE_LOST, exc
         except Exception as exc:  # the queue is intact: the next run goes on from here
             log.exception("filing mail of account %s failed", account_id)
             status, message = "failed", (f"filing stopped ({type(exc).__name__}: {exc}); "
@@ -123,60 +132,66 @@ class Filing:
             done_run.finished_at = utcnow()
             done_run.items, done_run.unparsed, done_run.errors = filed, unparsed, errors
             session.commit()
-            return done_run
+        if lost is not None:
+            raise lost
+        return done_run
 
     # -- reading and parsing -----------------------------------------------------------
 
     @contextmanager
-    def _parser(self, total: int) -> Iterator[Callable[[list[bytes]], Iterator[Any]]]:
-        """A function that parses a list of raws: in worker processes when there are
-        enough to be worth them, else here. Returns a lazy iterator of results."""
-        one = partial(safe_parse, self.parse)
-        self.parse_processes = 0
-        if self.workers < 1 or total < self.pool_from:
-            yield lambda raws: iter([one(raw) for raw in raws])
-            return
-        workers = pool(self.workers, self.parse)
-        if workers is None:
-            yield lambda raws: iter([one(raw) for raw in raws])
-            return
-        self.parse_processes = self.workers
+    def _parser(self, total: int) -> Iterator[Parser]:
+        """Worker processes when enough copies wait to be worth them, else this one."""
+        parser = Parser(self.parse, self.workers if total >= self.pool_from else 0)
+        self.parse_processes = parser.processes
         try:
-            chunk = max(1, self.batch_size // (self.workers * 4))
-            yield lambda raws: workers.map(one, raws, chunksize=chunk)
+            yield parser
         finally:
-            workers.shutdown(cancel_futures=True)
+            parser.close()
 
-    def _parsed(self, account_id: int, parse_many: Callable[[list[bytes]], Iterator[Any]]
+    def _parsed(self, account_id: int, parser: Parser
                 ) -> Iterator[tuple[list[_Waiting], list[dict[str, Any]]]]:
-        """Batches with their parses; the next batch is read and handed to the parser
-        before this one is given out, so the parse runs while this one is written."""
-        after = 0
-        batch = self._read(account_id, after)
-        pending = parse_many([w.raw for w in batch]) if batch else None
+        """Batches with their parses; the next batch is read and handed to the workers
+        before this one is given out, so it parses while this one is written."""
+        batch = self._read(account_id, 0)
+        pending = parser.submit([w.raw for w in batch]) if batch else None
         while batch and pending is not None:
-            after = batch[-1].record.id
-            following = self._read(account_id, after)
-            following_parse = parse_many([w.raw for w in following]) if following else None
-            parsed = list(pending)
+            following = self._read(account_id, batch[-1].record.id)
+            following_parse = parser.submit([w.raw for w in following]) if following else None
+            parsed = pending()
             for item in batch:
                 item.raw = b""  # the parse has it; memory stays at about two batches
             yield batch, parsed
             batch, pending = following, following_parse
 
     def _read(self, account_id: int, after: int) -> list[_Waiting]:
-        columns = (_INBOUND.c.source_record_id, _INBOUND.c.raw_id, _INBOUND.c.flags,
-                   _INBOUND.c.headers_only, _RAW.c.sha256, _RAW.c.raw, _RECORDS.c.stream,
-                   _RECORDS.c.external_id, _RECORDS.c.kind, _RECORDS.c.occurred_at,
-                   _RECORDS.c.target_id, _RECORDS.c.deleted_at, _RECORDS.c.data)
+        """The next copies after ``after``: up to ``batch_size`` of them and, past the
+        first, no more than ``batch_bytes`` of raw mail (sizes are read first, without
+        the bytes), so that a run of large messages keeps memory bounded."""
+        queue = (_INBOUND.c.account_id == account_id, _INBOUND.c.source_record_id > after)
         with self.factory() as session:
-            rows = session.connection().execute(
+            conn = session.connection()
+            sizes = conn.execute(
+                select(_INBOUND.c.source_record_id, func.length(_RAW.c.raw))
+                .join(_RAW, _RAW.c.id == _INBOUND.c.raw_id).where(*queue)
+                .order_by(_INBOUND.c.source_record_id).limit(self.batch_size)).all()
+            if not sizes:
+                return []
+            last, total = sizes[0][0], 0
+            for record_id, size in sizes:
+                total += size or 0
+                if total > self.batch_bytes and record_id != sizes[0][0]:
+                    break
+                last = record_id
+            columns = (_INBOUND.c.source_record_id, _INBOUND.c.raw_id, _INBOUND.c.flags,
+                       _INBOUND.c.headers_only, _RAW.c.sha256, _RAW.c.raw, _RECORDS.c.stream,
+                       _RECORDS.c.external_id, _RECORDS.c.kind, _RECORDS.c.occurred_at,
+                       _RECORDS.c.target_id, _RECORDS.c.deleted_at, _RECORDS.c.data)
+            rows = conn.execute(
                 select(*columns)
                 .join(_RAW, _RAW.c.id == _INBOUND.c.raw_id)
                 .join(_RECORDS, _RECORDS.c.id == _INBOUND.c.source_record_id)
-                .where(_INBOUND.c.account_id == account_id,
-                       _INBOUND.c.source_record_id > after)
-                .order_by(_INBOUND.c.source_record_id).limit(self.batch_size)).all()
+                .where(*queue, _INBOUND.c.source_record_id <= last)
+                .order_by(_INBOUND.c.source_record_id)).all()
         out = []
         for row in rows:
             record = records.Record(
@@ -185,7 +200,7 @@ class Filing:
                 target_id=row.target_id, deleted_at=row.deleted_at, data=dict(row.data or {}))
             record.snapshot()
             out.append(_Waiting(record, row.raw_id, row.sha256, row.raw, list(row.flags or []),
-                                bool(row.headers_only)))
+                                bool(row.headers_only), record.stored))
         return out
 
     # -- writing -----------------------------------------------------------------------
@@ -215,10 +230,13 @@ class Filing:
                     if self._holder is not None:
                         renew_lease(session, account_id, self._holder)
                     session.commit()
+                except LeaseLost:
+                    session.rollback()
+                    raise
                 except Exception as exc:
                     session.rollback()
                     for w in batch:  # what the attempt set on the records went with it
-                        w.record.target_id = w.record.stored[2]
+                        w.record.restore(w.stored)
                     if careful:
                         raise
                     log.warning("filing a batch of account %s set-based failed (%s: %s); "

@@ -53,6 +53,12 @@ class Record:
         self.stored = (self.kind, self.occurred_at, self.target_id, self.deleted_at,
                        dict(self.data))
 
+    def restore(self, stored: tuple[Any, ...]) -> None:
+        """Back to an earlier snapshot, as after the transaction that wrote it rolled back."""
+        self.kind, self.occurred_at, self.target_id, self.deleted_at = stored[:4]
+        self.data = dict(stored[4])
+        self.stored = (*stored[:4], dict(stored[4]))
+
     def changes(self) -> dict[str, Any]:
         now = (self.kind, self.occurred_at, self.target_id, self.deleted_at, self.data)
         return {name: value for name, value, before in zip(MUTABLE, now, self.stored,
