@@ -34,6 +34,10 @@ _CHUNK = 500
 
 
 class MailSink:
+    #: The fetched bytes exist nowhere else here: a copy that cannot be stored stops the
+    #: fetch at its last checkpoint rather than be set aside (see hub.sync.runner.Sink).
+    keeps_only_copy = True
+
     def record_data(self, item: Item) -> dict[str, Any]:
         data = item.data
         kept = {k: data[k] for k in _KEEP if k in data}

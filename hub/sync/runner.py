@@ -4,9 +4,12 @@ For each stream: load the last committed cursor, read, and at every checkpoint u
 buffered items and the new cursor in ONE transaction. A crash between checkpoints replays
 at most one batch, which the UNIQUE (account, stream, external_id) key turns into
 updates, never duplicates. ``CursorInvalidated`` clears the cursor and re-reads the
-stream from the start, with the same guarantee. One item that a sink cannot apply is kept
-raw, counted and reported - it never stops the run. One run per account at a time, by a
-lease row that expires, so a killed process does not block the account for good.
+stream from the start, with the same guarantee. One item that a sink cannot apply is set
+aside on its record, counted and reported - it never stops the run - unless the sink holds
+the only copy of it (fetched mail): then the run stops before the checkpoint that would
+pass it, and the next run asks the source again. One run per account at a time, by a
+lease row that expires, so a killed process does not block the account for good; every
+checkpoint renews it, and a process that finds it taken over stops.
 """
 
 from __future__ import annotations
@@ -40,8 +43,23 @@ class SyncInProgress(Conflict):
     """Another process holds the account's sync lease: a scheduled run is not needed."""
 
 
+class LeaseLost(SyncInProgress):
+    """This process's lease ran out (a pass longer than the lease without a checkpoint)
+    and another process took the account over: this one stops, keeping what it
+    committed, rather than sync the account twice at once."""
+
+
+#: What a run stopped by a lost lease says.
+LEASE_LOST = ("another sync took this account over while this one ran (its lease had run "
+              "out); this one stopped, and what it committed is kept")
+
+
 class Sink(Protocol):
-    """Turns stored source records of one kind into domain rows."""
+    """Turns stored source records of one kind into domain rows.
+
+    A sink whose rows are the only copy of what the source sent (the source is not asked
+    again once the cursor moves on) says so with ``keeps_only_copy = True``: an item it
+    fails on stops the run instead of being set aside."""
 
     def apply(self, session: Session, account: Account, record: Record,
               item: Item) -> bool:
@@ -101,10 +119,13 @@ def acquire_lease(factory: sessionmaker[Session], account_id: int, holder: str) 
 
 
 def renew_lease(session: Session, account_id: int, holder: str) -> None:
-    """Keep the lease while work goes on; part of the caller's transaction."""
-    session.execute(update(SyncLease).where(SyncLease.account_id == account_id,
-                                            SyncLease.holder == holder)
-                    .values(expires_at=utcnow() + LEASE))
+    """Keep the lease while work goes on; part of the caller's transaction, which must
+    not commit when the lease has gone to another process (LeaseLost)."""
+    renewed = session.execute(update(SyncLease).where(SyncLease.account_id == account_id,
+                                                      SyncLease.holder == holder)
+                              .values(expires_at=utcnow() + LEASE))
+    if renewed.rowcount == 0:  # type: ignore[attr-defined]
+        raise LeaseLost(f"account {account_id}: {LEASE_LOST}")
 
 
 def release_lease(factory: sessionmaker[Session], account_id: int, holder: str) -> None:
@@ -166,6 +187,7 @@ class Runner:
             run_id = run.id
         counts = StreamCounts(run_id=run_id)
         status, message = "ok", ""
+        lost: LeaseLost | None = None
         try:
             try:
                 self._read(account_id, connector, stream, self._cursor(account_id, stream),
@@ -182,6 +204,8 @@ class Runner:
             status, message = "failed", exc.message
         except CursorInvalidated as exc:
             status, message = "failed", f"the source reset its state twice ({exc.reason})"
+        except LeaseLost as exc:
+            status, message, lost = "interrupted", LEASE_LOST, exc
         with self.factory() as session:
             done = session.get(SyncRun, run_id)
             assert done is not None
@@ -192,7 +216,9 @@ class Runner:
                 lag = (done.finished_at - counts.newest).total_seconds()
                 done.lag_seconds = max(0, int(lag))
             session.commit()
-            return done
+        if lost is not None:
+            raise lost
+        return done
 
     def _sweep(self, account_id: int, stream: str, since: datetime) -> None:
         """After a full re-read, what was not seen again is gone at the source (its ids
@@ -281,6 +307,9 @@ class Runner:
                                                 errors=counts.errors + tally.errors,
                                                 unparsed=counts.unparsed + tally.unparsed))
                     session.commit()
+                except LeaseLost:
+                    session.rollback()
+                    raise
                 except Exception:
                     session.rollback()
                     if careful:
@@ -351,6 +380,14 @@ class Runner:
             with session.begin_nested():
                 self._apply(session, account, record, item, counts)
         except Exception as exc:  # one bad item never stops the run (it is kept, marked)
+            if getattr(self.sinks.get(item.kind), "keeps_only_copy", False):
+                # Set aside, the item would be gone: the cursor moves past it and the
+                # source is not asked again. The run stops before that checkpoint.
+                raise SourceError(
+                    f"storing {item.kind} {item.external_id} failed "
+                    f"({exc.__class__.__name__}: {exc}); the sync stopped at its last "
+                    "checkpoint and the next one goes on from there (if this repeats, "
+                    "check the database's free space)", retryable=True) from exc
             log.warning("item %s of account %s failed: %s", item.external_id, account.id,
                         exc.__class__.__name__)
             counts.errors += 1

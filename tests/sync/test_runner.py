@@ -130,3 +130,48 @@ def test_runs_are_recorded_with_lag(session_factory, session, account):
     Runner(session_factory, {"thing": Counter()}).run(account.id, Scripted(3))
     run = session.scalar(select(SyncRun).where(SyncRun.account_id == account.id))
     assert run.finished_at is not None and run.lag_seconds is not None and run.lag_seconds > 0
+
+
+class OnlyCopy(Counter):
+    """A sink holding the only copy of what the source sent (as the mail fetch does)."""
+
+    keeps_only_copy = True
+
+
+def test_an_item_a_sink_holding_the_only_copy_fails_on_stops_the_run_before_its_checkpoint(
+        session_factory, session, account):
+    runner = Runner(session_factory, {"thing": OnlyCopy()})
+    [run] = runner.run(account.id, Scripted(12))
+    assert run.status == "failed" and "id5" in run.message and "next one goes on" in run.message
+    # Nothing of the batch with the bad item was kept, and the cursor did not pass it.
+    assert session.get(SyncCursor, (account.id, "s")) is None
+    assert _records(session, account.id) == 0
+    connector = Scripted(12)
+    connector.read = lambda stream, cursor: (  # the source no longer sends a bad item
+        Item(stream, f"id{i}", "thing", T, {}) if i < 12 else Checkpoint(stream, {"pos": 12})
+        for i in range(13))
+    [again] = runner.run(account.id, connector)
+    assert (again.status, again.items, again.errors) == ("ok", 12, 0)
+
+
+def test_a_sync_whose_lease_was_taken_over_stops_without_writing_on(session_factory, session,
+                                                                    account):
+    from hub.sync.models import SyncLease
+    from hub.sync.runner import LeaseLost
+
+    class TakenOver(Scripted):
+        def read(self, stream, cursor):
+            for n, element in enumerate(super().read(stream, cursor)):
+                if n == 15:  # mid-stream, another process takes the expired lease
+                    with session_factory() as other:
+                        other.get(SyncLease, account.id).holder = "other-host:2"
+                        other.commit()
+                yield element
+
+    with pytest.raises(LeaseLost):
+        Runner(session_factory, {"thing": Counter()}).run(account.id, TakenOver(30))
+    assert session.get(SyncCursor, (account.id, "s")).cursor == {"pos": 10}
+    assert _records(session, account.id) == 10
+    run = session.scalar(select(SyncRun).where(SyncRun.account_id == account.id))
+    assert run.status == "interrupted" and "took this account over" in run.message
+    assert session.get(SyncLease, account.id).holder == "other-host:2"  # left to its holder
