@@ -24,6 +24,7 @@ the server has it. The item shapes are described in :mod:`connectors.imap.items`
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -37,6 +38,8 @@ from hub.sync.protocol import Checkpoint, CursorInvalidated, Item, SourceError
 MB = 1024 * 1024
 #: Bodies asked for in one FETCH add up to at most this (a single larger message alone).
 FETCH_BYTES = 32 * MB
+#: What one batch (stored whole, then a checkpoint) holds at most, by the sizes known.
+BATCH_BYTES = 2 * FETCH_BYTES
 #: Known UIDs covered by one CHANGEDSINCE FETCH, so a mass flag change answers in parts.
 CHANGE_WINDOW = 5000
 #: Batches whose larger messages one SEARCH finds; their sizes are all held at once.
@@ -47,6 +50,9 @@ SMALL = 64 * 1024
 AHEAD = 2
 #: UIDs one plain SEARCH spans where ESEARCH is missing: imaplib refuses lines over 1 MB.
 PLAIN_SEARCH_SPAN = 50_000
+#: Seconds a pass goes without a checkpoint at most: each one renews the account's lease,
+#: so that a long pass over unchanged mail is not taken for a dead sync.
+KEEPALIVE = 60.0
 #: Tried in order when no folder carries the \Sent attribute (RFC 6154).
 SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "Lähetetyt",
               "Lähetetyt viestit", "Skickat", "Gesendet")
@@ -158,6 +164,7 @@ class _FolderSync:
         self.folder = folder
         self.state = state
         self.seen_at = datetime.now(UTC)
+        self._checkpointed = time.monotonic()
 
     def run(self) -> Iterator[Item | Checkpoint]:
         info = self.session.examine(self.folder)
@@ -186,6 +193,7 @@ class _FolderSync:
 
     def _checkpoint(self) -> Checkpoint:
         assert self.state is not None
+        self._checkpointed = time.monotonic()
         return Checkpoint(self.stream, self.state.to_dict())
 
     # -- changes to what we hold --------------------------------------------------------
@@ -232,7 +240,7 @@ class _FolderSync:
                     yield flags_item(self.stream, self.folder, state.uidvalidity, uid,
                                      present[uid], self.seen_at)
                 chunk.digest = digest
-            elif not gone:
+            elif not gone and time.monotonic() - self._checkpointed < KEEPALIVE:
                 continue  # an unchanged chunk needs no checkpoint of its own
             if not present:
                 state.flagsums.remove(chunk)
@@ -282,7 +290,7 @@ class _FolderSync:
             sizes |= {uid: int(a.get(b"RFC822.SIZE", 0)) for uid, a in fetched.items()
                       if uid in chunk}
         plan = [(batch, self._commands(batch, sizes, small))
-                for batch in window.chunks(self.conn.batch_size)]
+                for batch in self._batches(window, sizes, small)]
         queue = [(uids, headers_only) for _, commands in plan for uids, headers_only in commands]
         sent: list[tuple[bytes, list[int], bool]] = []
 
@@ -302,11 +310,20 @@ class _FolderSync:
                 tag, uids, headers_only = sent.pop(0)
                 fetched = self.session.finish_fetch(tag, set(uids))
                 send_next()
+                body = b"BODY[HEADER]" if headers_only else b"BODY[]"
                 for uid in uids:
-                    if uid not in fetched:
-                        continue  # expunged since the search: never held, nothing to report
+                    answer = fetched.get(uid)
+                    if answer is None or body not in answer:
+                        # Expunged since the search (what came was at most an unsolicited
+                        # flag change): never held, nothing to report.
+                        continue
+                    if answer[body] is None:
+                        raise SourceError(
+                            f"the server sent no content for message {uid} in {self.folder!r}"
+                            "; the next sync asks for it again (if this repeats, check the "
+                            "message on the server)", retryable=True)
                     item = message_item(self.stream, self.folder, state.uidvalidity, uid,
-                                        fetched[uid], headers_only=headers_only)
+                                        answer, headers_only=headers_only)
                     state.uids.add(uid)
                     flags.append((uid, item.data["flags"]))
                     items.append(item)
@@ -316,6 +333,28 @@ class _FolderSync:
             yield from items
             state.uidnext = batch.max + 1
             yield self._checkpoint()
+
+    def _batches(self, window: UidSet, sizes: Mapping[int, int],
+                 small_size: int) -> Iterator[UidSet]:
+        """The window in batches of at most ``batch_size`` messages and, past the first
+        message, BATCH_BYTES: a batch is held whole until its checkpoint."""
+        for batch in window.chunks(self.conn.batch_size):
+            if not sizes:
+                yield batch  # all small: a batch of them stays far below the bound
+                continue
+            group: list[int] = []
+            total = 0
+            for uid in batch:
+                size = sizes.get(uid, small_size)
+                if size > self.conn.size_limit:
+                    size = small_size  # only its headers are fetched
+                if group and total + size > BATCH_BYTES:
+                    yield UidSet.of(group)
+                    group, total = [], 0
+                group.append(uid)
+                total += size
+            if group:
+                yield UidSet.of(group)
 
     def _commands(self, batch: UidSet, sizes: Mapping[int, int],
                   small_size: int) -> list[tuple[list[int], bool]]:

@@ -155,9 +155,22 @@ Answers = dict[int, dict[bytes, Any]]
 
 def read_fetch(imap: imaplib.IMAP4, tag: bytes) -> tuple[str, list[Any], Answers]:
     """Read until the command ``tag`` completes: (status, completion data, answers by
-    sequence number). FETCH answers are read here; every other line through imaplib."""
+    UID). FETCH answers are read here; every other line through imaplib.
+
+    Answers are merged by UID, never by sequence number: numbers shift when mail is
+    expunged meanwhile, and an answer imaplib kept from an earlier command (a flag
+    change another session made) must not be merged into a different message. An
+    answer without a UID cannot be told apart and is dropped; earlier ones count least."""
     file = imap.file
-    answers: dict[int, dict[bytes, Any]] = {}
+    answers: Answers = {}
+
+    def merge(answer: dict[bytes, Any]) -> None:
+        uid = answer.get(b"UID")
+        if uid is not None:
+            answers[uid] = {**answers[uid], **answer} if uid in answers else answer
+
+    for answer in parse_fetch(imap.untagged_responses.pop("FETCH", [])).values():
+        merge(answer)
     others: list[Any] = []
     while True:
         result = imap.tagged_commands.get(tag)
@@ -165,8 +178,8 @@ def read_fetch(imap: imaplib.IMAP4, tag: bytes) -> tuple[str, list[Any], Answers
             del imap.tagged_commands[tag]
             others += imap.untagged_responses.pop("FETCH", [])
             if others:
-                for seq, answer in parse_fetch(others).items():
-                    answers[seq] = {**answers.get(seq, {}), **answer}
+                for answer in parse_fetch(others).values():
+                    merge(answer)
             return result[0], result[1], answers
         if not _FETCH_START.match(file.peek(64)):
             imap._check_bye()  # type: ignore[attr-defined]
@@ -185,8 +198,7 @@ def read_fetch(imap: imaplib.IMAP4, tag: bytes) -> tuple[str, list[Any], Answers
                 except _NotFlat:
                     pass
                 else:
-                    seq = answer[b"SEQ"]
-                    answers[seq] = {**answers.get(seq, {}), **answer}
+                    merge(answer)
                     continue
             others.append((_as_imaplib(line), literal))
             _rest(imap, trailer, others)

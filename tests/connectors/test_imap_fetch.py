@@ -105,3 +105,22 @@ def test_read_fetch_reads_what_imaplib_reads(mailbox: MailUser, asked: str) -> N
         assert (typ, status) == ("OK", "OK")
         _same(got, want)
         assert client.noop()[0].startswith(b"NOOP")  # the session is in step
+
+
+def test_answers_are_merged_by_uid_not_by_the_shifting_sequence_number(
+        mailbox: MailUser) -> None:
+    """Once mail is expunged, sequence numbers no longer match UIDs. An answer imaplib
+    kept from an earlier command (a flag change on a message since expunged, with
+    sequence number 1) must not be merged into the message that is number 1 now."""
+    raws = [make_mail(n, subject=f"Viesti {n}", body="rivi\r\n") for n in range(1, 7)]
+    mailbox.append("INBOX", raws)
+    mailbox.expunge("INBOX", [1, 2])
+    with mailbox.client("INBOX", readonly=True) as client:
+        imap = client._imap
+        imap.untagged_responses["FETCH"] = [b"1 (UID 1 FLAGS (\\Seen $Stale))"]
+        tag = imap._command("UID", "FETCH", "3:*", "(BODY.PEEK[] FLAGS)")
+        status, _, got = read_fetch(imap, tag)
+    assert status == "OK"
+    assert set(got) == {1, 3, 4, 5, 6}
+    assert got[3][b"BODY[]"] == raws[2] and got[3][b"FLAGS"] == ()
+    assert b"BODY[]" not in got[1]  # what came for UID 1 says nothing about its content
