@@ -10,20 +10,23 @@ Identity: paths relative to the root in POSIX form, folders ending in ``/``; the
 rides along, so the hub tells a move from a removal and an unrelated new file.
 
 The walk. Directories are walked depth first with an explicit stack of directory paths
-(``os.scandir``), so memory holds one directory's listing plus the stack, never the tree.
+(``os.scandir``), so memory holds one directory's listing, the stack and the cursor (a
+few dozen bytes a directory), never the tree's files.
 Symbolic links (and Windows junctions) are never followed and never indexed: one pointing
 inside the root names something already indexed at its real path, one pointing outside
 would leak files that are not the client's and could loop.
 
 The cursor (JSON-able, the connector's own)::
 
-    {"version": 2,
-     "dirs": {"<rel dir>": "<digest>", ...},   # "" is the root
+    {"version": 3,
+     "dirs": {"<rel dir>": ["<digest>", ["<subfolder name>", ...]], ...},  # "" is the root
      "pending": ["<rel dir>", ...]}           # the walk's stack at the checkpoint
 
 ``digest`` is a 64-bit hash of the directory's files (name, size, mtime, inode) and its
 subfolders (name and inode only - a subfolder's mtime moves with what is inside it, which
-that subfolder's own listing reports): some 30 bytes a directory, whatever it holds.
+that subfolder's own listing reports); with the subfolders' names, so that a subfolder
+gone from a listing is forgotten with everything below it: some 30 bytes a directory
+plus its subfolders' names, whatever it holds.
 
 What a rescan can and cannot skip - honestly. A directory's mtime moves when an entry is
 added to, removed from or renamed in *that* directory, not when a file in it is
@@ -56,13 +59,20 @@ from typing import Any
 from hub.sync.protocol import Checkpoint, CursorInvalidated, Item, SourceError
 
 STREAM = "drive"
-CURSOR_VERSION = 2
+CURSOR_VERSION = 3
 _DIR = stat.S_IFDIR
 _REG = stat.S_IFREG
 
 
 def _join(parent: str, name: str) -> str:
     return f"{parent}/{name}" if parent else name
+
+
+def _forget(dirs: dict[str, list[Any]], rel: str) -> None:
+    """Drop the state of ``rel`` and of every directory below it."""
+    below = rel + "/"
+    for key in [k for k in dirs if k == rel or k.startswith(below)]:
+        del dirs[key]
 
 
 def _folder(rel: str) -> str:
@@ -119,10 +129,18 @@ class LocalFolderConnector:
                 seen.update(d for d in dirs if d.startswith(rel + "/"))
                 continue
             files, folders, digest = listing
-            if dirs.get(rel) != digest:
+            before = dirs.get(rel)
+            if before is None or before[0] != digest:
+                names = [f["name"] for f in folders]
+                if before is not None:
+                    # A subfolder this listing no longer names is gone from the index with
+                    # all below it; its digests go too, so that should it come back it is
+                    # listed again, not taken for known.
+                    for gone in set(before[1]) - set(names):
+                        _forget(dirs, _join(rel, gone))
                 yield Item(stream, "/" + _folder(rel), "listing", datetime.now(UTC),
                            {"folder": _folder(rel), "files": files, "folders": folders})
-                dirs[rel] = digest
+                dirs[rel] = [digest, names]
             # Reversed so that pop() walks the subfolders in name order.
             stack.extend(_join(rel, f["name"]) for f in reversed(folders))
             done += 1
@@ -136,17 +154,23 @@ class LocalFolderConnector:
 
     @staticmethod
     def _load(stream: str, cursor: Mapping[str, Any] | None
-              ) -> tuple[dict[str, str], list[str]]:
+              ) -> tuple[dict[str, list[Any]], list[str]]:
         if not cursor:
             return {}, [""]
         if cursor.get("version") != CURSOR_VERSION or not isinstance(cursor.get("dirs"), dict):
             raise CursorInvalidated(stream, "the folder index was written by another version")
         pending = [str(p) for p in cursor.get("pending") or []]
-        return {str(k): str(v) for k, v in cursor["dirs"].items()}, pending or [""]
+        try:
+            dirs = {str(k): [str(v[0]), [str(n) for n in v[1]]]
+                    for k, v in cursor["dirs"].items()}
+        except (TypeError, IndexError, KeyError) as exc:
+            raise CursorInvalidated(stream, "the folder index's cursor is malformed") from exc
+        return dirs, pending or [""]
 
     @staticmethod
-    def _checkpoint(stream: str, dirs: dict[str, str], stack: list[str]) -> Checkpoint:
-        # A copy: the caller may keep the checkpoint while the walk goes on.
+    def _checkpoint(stream: str, dirs: dict[str, list[Any]], stack: list[str]) -> Checkpoint:
+        # A copy: the caller may keep the checkpoint while the walk goes on (a state is
+        # replaced, never changed in place, so a shallow copy is enough).
         return Checkpoint(stream, {"version": CURSOR_VERSION, "dirs": dict(dirs),
                                    "pending": list(stack)})
 

@@ -5,15 +5,16 @@ buffer held by the session. :mod:`hub.drive.entries` turns the buffer into timel
 once, just before the transaction commits, because only then is everything a batch did
 known:
 
-* a move arrives as a delete of the old path and an add of the new one, in either order -
-  the runner's careful path applies items one by one, its fast path adds a batch at once
-  and deletes one by one - and the two are paired by the source's identity of the file
-  (the inode, or Nextcloud's file id) only when both are in the buffer;
-* the per-item and the set-based paths of the sink fill the same buffer, so they write the
-  same entries.
+* a move shows as a file gone from one folder's listing and a new one in another's (or,
+  from a source that reports single entries, a delete and an add, in either order); the
+  two are paired by the source's identity of the file (the inode, or Nextcloud's file
+  id) when both are in the same transaction's buffer - a move split across two
+  checkpoints stays a removal and an addition;
+* the careful and the set-based paths of the runner run the same sink code and fill the
+  same buffer, so they write the same entries.
 
 Savepoints of the careful path commit without settling (their before-commit is nested);
-a rolled-back transaction drops its buffer with everything it did. The sink records an
+a rolled-back transaction drops its buffer with everything it did. The sink adds an
 item's activity only after the item's writes succeeded, so a savepoint that rolls back an
 item leaves nothing of it here.
 """

@@ -129,8 +129,13 @@ def field_of(row: FileRow, index: int) -> Any:
 
 
 def changed(before: FileRow, after: FileRow) -> bool:
-    """Did the file change (its content, by what the source says of it)?"""
-    return any(field_of(before, i) != field_of(after, i) for i in (SIZE, MTIME, ETAG))
+    """Did the file change (its content, by what the source says of it)? A fact only one
+    side has (a server that stopped sending modification times) proves nothing."""
+    for index in (SIZE, MTIME, ETAG):
+        old, new = field_of(before, index), field_of(after, index)
+        if old is not None and new is not None and old != new:
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

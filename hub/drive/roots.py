@@ -173,7 +173,7 @@ def reassign(session: Session, account: Account, root: str, old: int | None,
              new: int | None, now: datetime) -> int:
     """Re-file every folder (and so every file) under ``root`` after its mapping changed
     from ``old`` to ``new``; deeper roots keep their own clients. Returns the number of
-    files and folders under it."""
+    files and folders re-filed, ``root`` itself among them."""
     table = cast(Table, DriveFolder.__table__)
     session.execute(update(table).where(
         table.c.account_id == account.id, table.c.path.startswith(root, autoescape=True))

@@ -101,9 +101,14 @@ def browse(session: Session, principal: Principal, client_id: int, at: datetime,
             raise NotFound(f"no folder {sub!r} in this client's drive folder")
         return FolderListingOut(client_id=client_id, account_id=account.id, root=root.path,
                                 path=sub, level=level.label, items=[])
-    # Folders first, then files, each by name: one folder's row holds its files.
-    listed = [index.folder_entry(f) for f in index.subfolders(session, account.id, folder_path)]
-    listed += [index.file_entry(folder, row) for row in folder.files]
+    # Folders first, then files, each by name as Python orders names (the database's
+    # collation may differ, and the page cursor is compared here): one folder's row
+    # holds its files.
+    listed = sorted((index.folder_entry(f)
+                     for f in index.subfolders(session, account.id, folder_path)),
+                    key=lambda e: e.name)
+    listed += sorted((index.file_entry(folder, row) for row in folder.files),
+                     key=lambda e: e.name)
     mark = _after(after)
     if mark is not None:
         listed = [e for e in listed if (not e.is_folder, e.name) > (not mark[0], mark[1])]

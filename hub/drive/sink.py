@@ -10,11 +10,11 @@ files added, changed, removed - and is noted as activity for the timeline
 from a source that reports changes one entry at a time, are folded into the stored
 listing of the folder that holds them and go the same way.
 
-A batch is read with one SELECT for its folders and their subfolders, decided in memory
-(a folder made by its parent's listing earlier in the same batch is found there), and
-written with one INSERT for the new rows and one executemany UPDATE for the changed ones.
-:meth:`DriveSink.apply` is the same code on a batch of one, so the runner's careful and
-fast paths cannot disagree.
+A batch is read with a SELECT per 500 of its folders (each with its subfolders), decided
+in memory (a folder made by its parent's listing earlier in the same batch is found
+there), and written with one INSERT for the new rows and one executemany UPDATE for the
+changed ones. :meth:`DriveSink.apply` is the same code on a batch of one, so the runner's
+careful and fast paths write the same rows and the same activity.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from hub.sync.protocol import Item
 from hub.sync.records import Record
 
 KINDS = ("file", "folder", "listing")
+MAX_PATH = 500
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 500
 _FOLDERS = cast(Table, DriveFolder.__table__)
@@ -192,22 +193,34 @@ class DriveSink:
         return unparsed
 
     def gone(self, session: Session, account: Account, record: Record) -> None:
-        """A folder's listing record is gone at the source (a re-read did not find it):
-        the folder and everything below it. A single entry: folded out of its folder."""
+        """A listing record not seen again in a whole re-read: the folder is gone only if
+        no live folder's listing names it any more - a folder that could not be read (a
+        local folder's permissions) is not an empty one. A single entry: folded out of
+        the folder that holds it, if that folder is still there."""
         batch = _Batch(session, account, buffer(session, self.clock).now)
         if record.kind == "listing":
             path = record.external_id[1:]
-            batch.load([path])
-            folder = batch.folders.get(path)
-            if folder is not None and folder.live and path:
-                self._remove(batch, root_map(session, account), folder, path)
-                self._flush(batch)
+            if not path:
+                return  # the drive root is never gone; an unreadable root fails the sync
+            batch.load([path, parent_of(path)])
+            folder, parent = batch.folders.get(path), batch.folders.get(parent_of(path))
+            if folder is None or not folder.live:
+                return  # its parent's listing has removed it already
+            if parent is not None and parent.live and parent.listed:
+                return  # named by its parent's listing as it is now: there, unread
+            notes: list[Activity] = []
+            self._remove(batch, root_map(session, account), folder, path, notes)
+            self._flush(batch)
+            buffer(session, self.clock).activities.extend(notes)
             return
         if record.kind in ("file", "folder"):
             item = Item(record.stream, record.external_id, record.kind, record.occurred_at,
                         {}, deleted=True)
             holder = parent_of(record.external_id)
             batch.load([holder])
+            found = batch.folders.get(holder)
+            if found is None or not found.live:
+                return  # its folder went first (a delta source names both)
             self._write(batch, [(record, apply_entries(self._stored_listing(batch, holder),
                                                        [item]))], loaded=True)
 
@@ -217,8 +230,11 @@ class DriveSink:
     def _stored_listing(batch: _Batch, path: str) -> Listing:
         folder = batch.folders.get(path)
         files = list(folder.files) if folder is not None and folder.live else []
-        subs = [SubFolder(name_of(p), None, batch.folders[p].etag, batch.folders[p].stable_id)
-                for p in sorted(batch.children.get(path, ()))]
+        subs = []
+        for sub in sorted(batch.children.get(path, ())):
+            child = batch.folders[sub]
+            mtime = _micros(child.modified) if child.modified is not None else None
+            subs.append(SubFolder(name_of(sub), mtime, child.etag, child.stable_id))
         return Listing(path, files, subs)
 
     def _write(self, batch: _Batch, listings: list[tuple[Record, Listing]], *,
@@ -230,9 +246,9 @@ class DriveSink:
         for _, listing in listings:
             folder = batch.get(listing.folder)
             batch.revive(folder)
-            client_id, root = roots.client_for(batch.session, listing.folder or "/")
-            if not listing.folder:
-                client_id, root = None, None  # the drive root is nobody's
+            # The drive root is nobody's.
+            client_id, root = (roots.client_for(batch.session, listing.folder)
+                               if listing.folder else (None, None))
             before = {row[NAME]: row for row in folder.files} if folder.listed else {}
             activities += self._file_changes(batch, folder, before, listing.files,
                                              client_id, root)
@@ -300,7 +316,10 @@ class DriveSink:
 
     def _subfolders(self, batch: _Batch, roots: RootMap, folder: _Folder,
                     listed: list[SubFolder], activities: list[Activity]) -> None:
-        named = {folder.path + sub.name + "/": sub for sub in listed}
+        # A path longer than the index keeps (500 characters) is left out, not allowed
+        # to fail the whole listing of its parent.
+        named = {folder.path + sub.name + "/": sub for sub in listed
+                 if len(folder.path) + len(sub.name) < MAX_PATH}
         for path in sorted(batch.children.get(folder.path, set()) - named.keys()):
             self._remove(batch, roots, batch.folders[path], path, activities)
         for path, sub in named.items():
@@ -313,25 +332,23 @@ class DriveSink:
                 child.dirty = True
 
     def _remove(self, batch: _Batch, roots: RootMap, top: _Folder, path: str,
-                activities: list[Activity] | None = None) -> None:
+                activities: list[Activity]) -> None:
         """The folder and everything below it are gone; their files' removal is filed
         under the folder removed, however deep they were."""
         batch.load_below(path)
-        notes = activities if activities is not None else []
         for below in [f for p, f in batch.folders.items() if p.startswith(path) and f.live]:
             client_id = below.client_id
             if client_id is not None and below.listed:
                 root = roots.root_of(below.path)
-                notes += [self._activity(batch.account.id, client_id, root, below.path,
-                                         "removed", row, filed_under=path)
-                          for row in below.files]
+                activities += [self._activity(batch.account.id, client_id, root, below.path,
+                                              "removed", row, filed_under=path)
+                               for row in below.files]
             batch.remove(below)
-        if activities is None:
-            buffer(batch.session, self.clock).activities.extend(notes)
 
     def _flush(self, batch: _Batch) -> None:
         conn = batch.session.connection()
         dirty = [f for f in batch.folders.values() if f.dirty]
+        known = [f for f in dirty if f.id is not None]
         fresh = [f for f in dirty if f.id is None]
         if fresh:
             for folder, new_id in zip(fresh, reserve_ids(conn, _FOLDERS, len(fresh)),
@@ -341,7 +358,6 @@ class DriveSink:
                 "id": f.id, "account_id": batch.account.id, "path": f.path,
                 "parent": parent_of(f.path), "name": name_of(f.path),
                 "created_at": batch.now, **_values(f, batch.now)} for f in fresh])
-        known = [f for f in dirty if f not in fresh]
         if known:
             conn.execute(_UPDATE, [{"b_id": f.id, **{f"v_{k}": v for k, v in
                                                     _values(f, batch.now).items()}}

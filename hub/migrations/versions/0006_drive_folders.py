@@ -3,8 +3,8 @@
 The rows of drive_items are regrouped: a folder row per folder (and for the drive root
 when files lie there), its files as arrays in name order. The drives' listing records and
 cursors are dropped, so that each drive's next sync lists every folder again and finds
-everything as it was (nothing reaches the timeline); local drives' file ETags go (the
-local connector compares times and sizes, and now gives none).
+everything as it was (nothing reaches the timeline); local drives' file ETags and types
+go (the local connector compares times and sizes, and gives neither).
 
 Down, drive_items comes back empty and the drives' cursors are dropped again: the older
 code indexes each drive anew at its next sync.
@@ -108,8 +108,11 @@ def upgrade() -> None:
                        stable_id=stable_id)
             continue
         holder = kept.setdefault((account_id, parent), {"files": [], "client_id": client_id})
+        # A local drive's connector now gives no ETags nor types (the type is guessed
+        # from the name when shown): left out, its folders' rows read the same.
         entry = [name, size, _mtime(modified), stable_id,
-                 None if account_id in local else etag, content_type, modified_by]
+                 None if account_id in local else etag,
+                 None if account_id in local else content_type, modified_by]
         while entry[-1] is None:
             entry.pop()
         holder["files"].append(entry)
