@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.imap_sync import BASE, FIRST, LAST, Run, _vm_hwm_kb, measured
+from bench.imap_sync import BASE, FIRST, LAST, Run, _vm_hwm_kb, byte_compile, measured
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -732,6 +732,7 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
+    byte_compile()
     items = 10_000 if args.quick else args.items
     clients = args.clients or (100 if args.quick else 400)
     tools = {t.strip() for t in args.tools.split(",") if t.strip()}

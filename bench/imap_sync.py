@@ -227,6 +227,18 @@ def measured(argv: list[str], *, timeout: float, env: dict[str, str] | None = No
     return Run(wall, hwm_kb / 1024, ok, note, cpu=cpu), text
 
 
+def byte_compile() -> None:
+    """Compiles the project's modules as ``pip install .`` does when it installs them, so
+    that every Client Hub child loads bytecode instead of compiling some 18,000 lines
+    afresh. An editable install run with ``PYTHONDONTWRITEBYTECODE`` (as this machine's
+    shells have) never writes it, and each child would pay about 0.4 s that no installed
+    Client Hub pays."""
+    import compileall
+
+    for package in ("hub", "connectors", "workers", "api", "bench"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+
+
 def _vm_hwm_kb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status", "rb") as fh:
@@ -683,6 +695,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(ROOT))
     from tests.peers.dovecot import dovecot_server
+
+    byte_compile()
 
     if not args.disk and Path("/dev/shm").is_dir():
         tempfile.tempdir = os.environ["TMPDIR"] = tempfile.mkdtemp(prefix="bench-imap-",
