@@ -2,45 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 import hub.models  # noqa: F401
 from hub import schema
 from hub.db import Base, make_engine
 
 
-def _empty_url(db_kind, tmp_path, request):
+@pytest.fixture
+def empty_engine(db_kind, tmp_path, request) -> Iterator[Engine]:
+    """An engine on an empty database of the kind under test, dropped afterwards."""
+    admin = None
     if db_kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.sqlite3'}", None
-    base = request.getfixturevalue("postgres_url")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS migrate_empty WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE migrate_empty"))
-    from sqlalchemy.engine import make_url
-
-    return make_url(base).set(database="migrate_empty").render_as_string(False), admin
-
-
-def test_up_from_empty_matches_models_and_down_again(db_kind, tmp_path, request):
-    url, admin = _empty_url(db_kind, tmp_path, request)
+        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    else:
+        base = request.getfixturevalue("postgres_url")
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS migrate_empty WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE migrate_empty"))
+        url = make_url(base).set(database="migrate_empty").render_as_string(False)
     engine = make_engine(url)
     try:
-        assert schema.needs_upgrade(engine)
-        schema.upgrade(engine)
-        assert schema.current_revision(engine) == schema.head_revision()
-        assert not schema.needs_upgrade(engine)
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert diff == []
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM roles")).scalar() == 6
-            assert conn.execute(text("SELECT last_hash FROM audit_head")).scalar() == "0" * 64
-        schema.downgrade(engine, "base")
-        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
-        schema.upgrade(engine)
+        yield engine
     finally:
         engine.dispose()
         if admin is not None:
@@ -49,8 +39,25 @@ def test_up_from_empty_matches_models_and_down_again(db_kind, tmp_path, request)
             admin.dispose()
 
 
+def test_up_from_empty_matches_models_and_down_again(empty_engine):
+    engine = empty_engine
+    assert schema.needs_upgrade(engine)
+    schema.upgrade(engine)
+    assert schema.current_revision(engine) == schema.head_revision()
+    assert not schema.needs_upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM roles")).scalar() == 6
+        assert conn.execute(text("SELECT last_hash FROM audit_head")).scalar() == "0" * 64
+    schema.downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    schema.upgrade(engine)
+
+
 def test_the_drive_index_is_regrouped_into_folders_and_a_re_list_finds_nothing_new(
-        db_kind, tmp_path, request):
+        empty_engine, tmp_path):
     """A drive indexed file by file (revision 0005) keeps its index through 0006: a row
     per folder with its files, and the local folder's next sync, which lists everything
     again, writes nothing to the timeline."""
@@ -72,8 +79,7 @@ def test_the_drive_index_is_regrouped_into_folders_and_a_re_list_finds_nothing_n
              "1001 Oy Esimerkki Ab/muistio.txt": b"m", "irrallinen.txt": b"x"}
     for rel, content in files.items():
         (root / rel).write_bytes(content)
-    url, admin = _empty_url(db_kind, tmp_path, request)
-    engine = make_engine(url)
+    engine = empty_engine
     schema.upgrade(engine, "0005")
     when = datetime(2026, 3, 1, 12, tzinfo=UTC).replace(tzinfo=None)
     # The tables these rows go to are the same at 0005 as now.
@@ -134,67 +140,54 @@ def test_the_drive_index_is_regrouped_into_folders_and_a_re_list_finds_nothing_n
     with factory() as session:
         assert session.execute(text("SELECT count(*) FROM timeline_entries")).scalar() == 0
         assert {e.path for e in index.entries(session, 1)} == set(paths)
-    engine.dispose()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS migrate_empty WITH (FORCE)"))
-        admin.dispose()
 
 
 def test_mail_keeps_its_copies_people_and_links_through_the_raw_id_change(
-        db_kind, tmp_path, request):
+        db_kind, empty_engine):
     """Revision 0005 rebuilds mail_messages on SQLite; the rows pointing at a message
     (copies, participants, client links) must all survive, and foreign keys are on again
     afterwards."""
     from datetime import datetime
 
-    url, admin = _empty_url(db_kind, tmp_path, request)
-    engine = make_engine(url)
-    try:
-        schema.upgrade(engine, "0004")
-        w = {"w": datetime(2026, 3, 1, 12), "raw": b"raw"}
-        rows = [
-            "INSERT INTO users (id, email, name, is_admin, is_active, created_at) "
-            "VALUES (1, 'a@firm.fi', 'A', false, true, :w)",
-            "INSERT INTO accounts (id, owner_user_id, kind, name, settings, share_level, "
-            "enabled, created_at) VALUES (1, 1, 'imap', 'm', '{}', 'full', true, :w)",
-            "INSERT INTO source_records (id, account_id, stream, external_id, kind, "
-            "occurred_at, target_id, data, updated_at) "
-            "VALUES (1, 1, 'INBOX', '7:1', 'message', :w, 1, '{}', :w)",
-            "INSERT INTO mail_threads (id, subject_key, is_private, private_to, created_at) "
-            "VALUES (1, 'tilinpäätös', false, '[]', :w)",
-            "INSERT INTO mail_messages (id, message_key, thread_id, subject, sender_name, "
-            "sender_address, sent_at, snippet, text, html, headers, attachments, "
-            "auto_submitted, headers_only, parse_failed, problems, internal_only, created_at) "
-            "VALUES (1, '<m1@client.fi>', 1, 'Tilinpäätös', 'Asiakas', 'a@client.fi', :w, "
-            "'', 'hei', '', '{}', '[]', false, false, false, '[]', false, :w)",
-            "INSERT INTO mail_raw (message_id, sha256, raw) VALUES (1, 'x', :raw)",
-            "INSERT INTO mail_copies (id, message_id, account_id, source_record_id, folder, "
-            "flags) VALUES (1, 1, 1, 1, 'INBOX', '[]')",
-            "INSERT INTO mail_participants (id, message_id, address, domain, name, role) "
-            "VALUES (1, 1, 'a@client.fi', 'client.fi', 'Asiakas', 'from')",
-            "INSERT INTO clients (id, name, name_key, status, customer_number, summary, "
-            "created_at, updated_at) VALUES (1, 'Asiakas Oy', 'asiakas oy', 'active', 1001, "
-            "'', :w, :w)",
-            "INSERT INTO message_client_links (id, message_id, client_id, origin, removed, "
-            "created_at) VALUES (1, 1, 1, 'domain', false, :w)",
-        ]
-        with engine.begin() as conn:
-            for sql in rows:
-                conn.execute(text(sql), {k: v for k, v in w.items() if f":{k}" in sql})
-        schema.upgrade(engine)
-        with engine.connect() as conn:
-            count = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
-                     for t in ("mail_messages", "mail_copies", "mail_participants",
-                               "message_client_links", "mail_raw")}
-            assert count == dict.fromkeys(count, 1)
-            assert conn.execute(text("SELECT raw_id FROM mail_messages")).scalar() == 1
-            assert conn.execute(text("SELECT raw FROM mail_raw")).scalar() == b"raw"
-            if db_kind == "sqlite":
-                assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text("DROP DATABASE IF EXISTS migrate_empty WITH (FORCE)"))
-            admin.dispose()
+    engine = empty_engine
+    schema.upgrade(engine, "0004")
+    w = {"w": datetime(2026, 3, 1, 12), "raw": b"raw"}
+    rows = [
+        "INSERT INTO users (id, email, name, is_admin, is_active, created_at) "
+        "VALUES (1, 'a@firm.fi', 'A', false, true, :w)",
+        "INSERT INTO accounts (id, owner_user_id, kind, name, settings, share_level, "
+        "enabled, created_at) VALUES (1, 1, 'imap', 'm', '{}', 'full', true, :w)",
+        "INSERT INTO source_records (id, account_id, stream, external_id, kind, "
+        "occurred_at, target_id, data, updated_at) "
+        "VALUES (1, 1, 'INBOX', '7:1', 'message', :w, 1, '{}', :w)",
+        "INSERT INTO mail_threads (id, subject_key, is_private, private_to, created_at) "
+        "VALUES (1, 'tilinpäätös', false, '[]', :w)",
+        "INSERT INTO mail_messages (id, message_key, thread_id, subject, sender_name, "
+        "sender_address, sent_at, snippet, text, html, headers, attachments, "
+        "auto_submitted, headers_only, parse_failed, problems, internal_only, created_at) "
+        "VALUES (1, '<m1@client.fi>', 1, 'Tilinpäätös', 'Asiakas', 'a@client.fi', :w, "
+        "'', 'hei', '', '{}', '[]', false, false, false, '[]', false, :w)",
+        "INSERT INTO mail_raw (message_id, sha256, raw) VALUES (1, 'x', :raw)",
+        "INSERT INTO mail_copies (id, message_id, account_id, source_record_id, folder, "
+        "flags) VALUES (1, 1, 1, 1, 'INBOX', '[]')",
+        "INSERT INTO mail_participants (id, message_id, address, domain, name, role) "
+        "VALUES (1, 1, 'a@client.fi', 'client.fi', 'Asiakas', 'from')",
+        "INSERT INTO clients (id, name, name_key, status, customer_number, summary, "
+        "created_at, updated_at) VALUES (1, 'Asiakas Oy', 'asiakas oy', 'active', 1001, "
+        "'', :w, :w)",
+        "INSERT INTO message_client_links (id, message_id, client_id, origin, removed, "
+        "created_at) VALUES (1, 1, 1, 'domain', false, :w)",
+    ]
+    with engine.begin() as conn:
+        for sql in rows:
+            conn.execute(text(sql), {k: v for k, v in w.items() if f":{k}" in sql})
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        count = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+                 for t in ("mail_messages", "mail_copies", "mail_participants",
+                           "message_client_links", "mail_raw")}
+        assert count == dict.fromkeys(count, 1)
+        assert conn.execute(text("SELECT raw_id FROM mail_messages")).scalar() == 1
+        assert conn.execute(text("SELECT raw FROM mail_raw")).scalar() == b"raw"
+        if db_kind == "sqlite":
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
