@@ -131,6 +131,9 @@ def sync(
             stmt = select(Account.id, Account.name).where(Account.id == account)
         targets = list(session.execute(stmt).all())
     if not targets:
+        if account is not None:
+            raise ClientHubError(f"there is no account {account}; 'clienthub accounts list' "
+                                 "shows the accounts and their ids")
         raise ClientHubError("no account to sync; add one with 'clienthub accounts add'")
     failed = 0
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),

@@ -69,6 +69,15 @@ def test_clients_add_and_clear_errors(env):
     assert missing.returncode == 1 and "clienthub users add" in missing.stderr
 
 
+def test_sync_of_an_unknown_account_names_it(env):
+    run(["migrate"], env)
+    nothing = run(["sync"], env, check=False)
+    assert nothing.returncode == 1 and "clienthub accounts add" in nothing.stderr
+    unknown = run(["sync", "--account", "999"], env, check=False)
+    assert unknown.returncode == 1 and "no account 999" in unknown.stderr
+    assert "clienthub accounts list" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
 def test_init_without_flags_and_without_a_terminal_says_what_to_give(env):
     result = run(["init"], env, check=False, input_text="")
     assert result.returncode == 1 and "--admin-email" in result.stderr
