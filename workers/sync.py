@@ -100,15 +100,15 @@ def sync_account(factory: sessionmaker[Session], account_id: int,
         kind = account.kind
         connector = connector_for(account, reveal_secret(account))
     runner = Runner(factory, sinks(kind))
-    try:
-        with runner.leased(account_id) as holder:
+    close = getattr(connector, "close", None)  # an IMAP session, WebDAV's HTTP client
+    with runner.leased(account_id) as holder:
+        try:
             runs = runner.run_streams(account_id, connector, holder, progress)
-            if kind in MAIL_KINDS:
-                runs.append(filing(factory).run(account_id, progress, holder))
-    finally:
-        close = getattr(connector, "close", None)
-        if callable(close):
-            close()  # the WebDAV connector holds an HTTP client
+        finally:
+            if callable(close):
+                close()  # before filing: the server's connection is not held idle meanwhile
+        if kind in MAIL_KINDS:
+            runs.append(filing(factory).run(account_id, progress, holder))
     if kind not in MAIL_KINDS:
         from hub.drive.roots import recalculate
 

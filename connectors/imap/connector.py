@@ -25,6 +25,7 @@ the server has it. The item shapes are described in :mod:`connectors.imap.items`
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -291,24 +292,22 @@ class _FolderSync:
                       if uid in chunk}
         plan = [(batch, self._commands(batch, sizes, small))
                 for batch in self._batches(window, sizes, small)]
-        queue = [(uids, headers_only) for _, commands in plan for uids, headers_only in commands]
-        sent: list[tuple[bytes, list[int], bool]] = []
+        queue = deque(command for _, commands in plan for command in commands)
+        sent: deque[bytes] = deque()  # tags of the FETCHes on the wire, in plan order
 
         def send_next() -> None:
             if queue:
-                uids, headers_only = queue.pop(0)
-                tag = self.session.send_fetch(str(UidSet.of(uids)),
-                                              _HEADER if headers_only else _BODY)
-                sent.append((tag, uids, headers_only))
+                uids, headers_only = queue.popleft()
+                sent.append(self.session.send_fetch(str(UidSet.of(uids)),
+                                                    _HEADER if headers_only else _BODY))
 
         for _ in range(AHEAD):
             send_next()
         for batch, commands in plan:
             flags: list[tuple[int, list[str]]] = []
             items: list[Item] = []
-            for _ in commands:
-                tag, uids, headers_only = sent.pop(0)
-                fetched = self.session.finish_fetch(tag, set(uids))
+            for uids, headers_only in commands:
+                fetched = self.session.finish_fetch(sent.popleft(), set(uids))
                 send_next()
                 body = b"BODY[HEADER]" if headers_only else b"BODY[]"
                 for uid in uids:
@@ -342,18 +341,12 @@ class _FolderSync:
             if not sizes:
                 yield batch  # all small: a batch of them stays far below the bound
                 continue
-            group: list[int] = []
-            total = 0
+            sized = []
             for uid in batch:
                 size = sizes.get(uid, small_size)
-                if size > self.conn.size_limit:
-                    size = small_size  # only its headers are fetched
-                if group and total + size > BATCH_BYTES:
-                    yield UidSet.of(group)
-                    group, total = [], 0
-                group.append(uid)
-                total += size
-            if group:
+                # Above the size limit only the headers are fetched: it counts as small.
+                sized.append((uid, small_size if size > self.conn.size_limit else size))
+            for group in _by_bytes(sized, BATCH_BYTES):
                 yield UidSet.of(group)
 
     def _commands(self, batch: UidSet, sizes: Mapping[int, int],

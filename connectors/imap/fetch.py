@@ -153,16 +153,19 @@ def _internaldate(text: bytes) -> datetime:
 Answers = dict[int, dict[bytes, Any]]
 
 
-def read_fetch(imap: imaplib.IMAP4, tag: bytes) -> tuple[str, list[Any], Answers]:
+def read_fetch(imap: imaplib.IMAP4, tag: bytes,
+               answers: Answers | None = None) -> tuple[str, list[Any], Answers]:
     """Read until the command ``tag`` completes: (status, completion data, answers by
-    UID). FETCH answers are read here; every other line through imaplib.
+    UID), the answers merged into ``answers`` when given (answers kept from earlier
+    commands). FETCH answers are read here; every other line through imaplib.
 
     Answers are merged by UID, never by sequence number: numbers shift when mail is
     expunged meanwhile, and an answer imaplib kept from an earlier command (a flag
     change another session made) must not be merged into a different message. An
     answer without a UID cannot be told apart and is dropped; earlier ones count least."""
     file = imap.file
-    answers: Answers = {}
+    if answers is None:
+        answers = {}
 
     def merge(answer: dict[bytes, Any]) -> None:
         uid = answer.get(b"UID")

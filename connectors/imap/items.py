@@ -37,9 +37,6 @@ def flag_list(fetched: Mapping[bytes, Any]) -> list[str]:
     if not raw or (len(raw) == 1 and raw[0] in _RECENT):
         return []  # most new mail: no flags at all, or only this session's \Recent
     flags = {f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f) for f in raw}
-    if len(flags) == 1:
-        (only,) = flags
-        return [] if only.lower() in _SESSION_FLAGS else [only]
     return sorted(f for f in flags if f.lower() not in _SESSION_FLAGS)
 
 

@@ -210,7 +210,7 @@ class ImapSession:
 
     def send_fetch(self, uids: str, items: Sequence[str]) -> bytes:
         """Send ``UID FETCH uids (items)`` without waiting for the answer; returns the
-        command's tag for :meth:`finish_fetch`. The sync keeps one such FETCH ahead, so
+        command's tag for :meth:`finish_fetch`. The sync keeps a FETCH or two ahead, so
         that the server reads the next batch while the hub stores this one."""
         with translate_errors(self.endpoint, "asking for messages"):
             tag: bytes = self.client._imap._command("UID", "FETCH", uids,
@@ -224,16 +224,10 @@ class ImapSession:
         to is finished, so nothing asked for is taken for missing."""
         imap = self.client._imap
         with translate_errors(self.endpoint, "reading messages"):
-            typ, data, answers = read_fetch(imap, tag)
+            # Merged by UID with those kept: a later unsolicited FLAGS answer adds to the
+            # one with the body, never replaces it.
+            typ, data, early = read_fetch(imap, tag, self._early)
             _check(typ, data, "FETCH", self.endpoint)
-        early = self._early
-        for answer in answers.values():
-            uid = answer.get(b"UID")
-            if uid is None:
-                continue
-            before = early.get(uid)
-            # An unsolicited FLAGS answer must not replace the one with the body.
-            early[uid] = answer if before is None else {**before, **answer}
         found = {uid: early.pop(uid) for uid in [u for u in early if u in wanted]}
         if len(early) > 100_000:  # unsolicited answers for messages nobody asked for
             early.clear()

@@ -431,8 +431,18 @@ def test_large_mail_is_fetched_in_parts_that_keep_memory_bounded(
         asked.append((uids, list(items)))
         return send(self, uids, items)
 
+    sized: set[int] = set()
+    fetch = ImapSession.fetch
+
+    def sizing(self: ImapSession, uids: str, items: Any, modifiers: Any = ()) -> Any:
+        if "RFC822.SIZE" in items:
+            sized.update(UidSet.parse(uids))
+        return fetch(self, uids, items, modifiers)
+
     monkeypatch.setattr(ImapSession, "send_fetch", recording)
+    monkeypatch.setattr(ImapSession, "fetch", sizing)
     items = messages(Store("mail:INBOX").sync(connector(mailbox, batch_size=6)))
+    assert sized == {3, 6, 9, 12}  # only the large ones
 
     assert sorted(i.data["uid"] for i in items) == list(range(1, 13))
     assert all(not i.data["headers_only"] for i in items)

@@ -126,3 +126,32 @@ def test_cli_adds_an_imap_account_and_syncs_it(session, database_url, tmp_path,
     assert "mail:INBOX: ok, 1 items" in synced.stdout
     assert box.password not in synced.stdout + synced.stderr + added.stdout + added.stderr
     assert _count(session, MailMessage) == 1
+
+
+def test_the_mail_server_connection_is_closed_before_filing(session, session_factory, setup,
+                                                            monkeypatch):
+    """Filing a large first sync takes minutes; the IMAP login is not held idle that long."""
+    from connectors.imap import ImapConnector
+    from hub.mail.filing import Filing
+
+    box, *_ = setup
+    box.append("INBOX", [mail(f"c{i}", CLIENT, [f"{box.name}@x.fi"], f"Viesti {i}", "runko")
+                         for i in range(3)])
+    seen: list[str] = []
+    close, run = ImapConnector.close, Filing.run
+
+    def closing(self):
+        seen.append("open" if self._open is not None else "closed")
+        seen.append("close")
+        close(self)
+
+    def filing(self, *args, **kwargs):
+        seen.append("filing")
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImapConnector, "close", closing)
+    monkeypatch.setattr(Filing, "run", filing)
+    runs = sync_account(session_factory, setup[3].id)
+    assert all(r.status == "ok" for r in runs), [r.message for r in runs]
+    assert seen[:3] == ["open", "close", "filing"]
+    assert _count(session, MailMessage) == 3
