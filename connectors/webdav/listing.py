@@ -23,7 +23,7 @@ PROPFIND_BODY = (
     b'<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns" '
     b'xmlns:nc="http://nextcloud.org/ns"><d:prop>'
     b"<d:resourcetype/><d:getetag/><d:getlastmodified/><d:getcontentlength/>"
-    b"<d:getcontenttype/><oc:fileid/><oc:size/><oc:owner-display-name/>"
+    b"<d:getcontenttype/><oc:fileid/><oc:size/>"
     b"</d:prop></d:propfind>"
 )
 
@@ -39,7 +39,6 @@ class Entry:
     size: int | None = None
     content_type: str | None = None
     file_id: str | None = None
-    owner: str | None = None
 
 
 def parse_multistatus(chunks: Iterable[bytes]) -> Iterator[Entry]:
@@ -104,7 +103,6 @@ def _entry(response: ET.Element) -> Entry | None:
         size=size,
         content_type=None if is_folder else _text(props, DAV + "getcontenttype"),
         file_id=_text(props, OC + "fileid"),
-        owner=_text(props, OC + "owner-display-name"),
     )
 
 

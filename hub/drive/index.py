@@ -99,6 +99,19 @@ def entries(session: Session, account_id: int, prefix: str = "") -> Iterator[Ent
             yield file_entry(folder, row)
 
 
+def paths(session: Session, account_id: int, prefix: str = "") -> Iterator[str]:
+    """The paths of :func:`entries`, read without building an entry for each file."""
+    stmt = select(DriveFolder.path, DriveFolder.files).where(
+        DriveFolder.account_id == account_id, DriveFolder.deleted_at.is_(None))
+    if prefix:
+        stmt = stmt.where(DriveFolder.path.startswith(prefix, autoescape=True))
+    for path, files in session.execute(stmt.order_by(DriveFolder.path)):
+        if path:
+            yield path
+        for row in files:
+            yield path + row[NAME]
+
+
 def files_under(session: Session, account_id: int, prefix: str) -> int:
     return int(session.scalar(select(func.coalesce(func.sum(DriveFolder.file_count), 0)).where(
         DriveFolder.account_id == account_id, DriveFolder.deleted_at.is_(None),
@@ -115,4 +128,4 @@ def items_under(session: Session, account_id: int, prefix: str) -> int:
 
 
 __all__ = ["Entry", "content_type", "entries", "file_entry", "files_under", "folder_entry",
-           "folders_under", "items_under", "live_folder", "subfolders"]
+           "folders_under", "items_under", "live_folder", "paths", "subfolders"]

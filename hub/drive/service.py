@@ -21,6 +21,7 @@ from hub.access.policy import Grant, Level, Principal, require_admin
 from hub.accounts.models import Account
 from hub.clients.service import get_client_for_admin, get_visible_client
 from hub.drive import index, roots
+from hub.drive.listing import NAME
 from hub.drive.models import ClientRoot, DriveFolder
 from hub.drive.schemas import (
     DriveEntryOut,
@@ -103,21 +104,22 @@ def browse(session: Session, principal: Principal, client_id: int, at: datetime,
                                 path=sub, level=level.label, items=[])
     # Folders first, then files, each by name as Python orders names (the database's
     # collation may differ, and the page cursor is compared here): one folder's row
-    # holds its files.
-    listed = sorted((index.folder_entry(f)
-                     for f in index.subfolders(session, account.id, folder_path)),
-                    key=lambda e: e.name)
-    listed += sorted((index.file_entry(folder, row) for row in folder.files),
-                     key=lambda e: e.name)
+    # holds its files. Entries are built for the page only.
+    listed: list[tuple[bool, str, Any]] = sorted(
+        ((False, f.name, f) for f in index.subfolders(session, account.id, folder_path)),
+        key=lambda t: t[1])
+    listed += sorted(((True, row[NAME], row) for row in folder.files),
+                     key=lambda t: t[1])
     mark = _after(after)
     if mark is not None:
-        listed = [e for e in listed if (not e.is_folder, e.name) > (not mark[0], mark[1])]
-    page, more = listed[:size], len(listed) > size
+        listed = [t for t in listed if t[:2] > (not mark[0], mark[1])]
+    more = len(listed) > size
+    page = [index.file_entry(folder, what) if is_file else index.folder_entry(what)
+            for is_file, _, what in listed[:size]]
     items = [DriveEntryOut(id=e.folder_id if e.is_folder else None, name=e.name,
-                           path=e.path[len(root.path):] + ("/" if e.is_folder and not
-                                                          e.path.endswith("/") else ""),
-                           is_folder=e.is_folder, size=e.size, content_type=e.content_type,
-                           modified=e.modified, modified_by=e.modified_by) for e in page]
+                           path=e.path[len(root.path):], is_folder=e.is_folder, size=e.size,
+                           content_type=e.content_type, modified=e.modified,
+                           modified_by=e.modified_by) for e in page]
     nxt = encode_cursor({"f": page[-1].is_folder, "n": page[-1].name}) if more else None
     via = "owner" if principal.user_id == account.owner_user_id else grant.reason
     audit.record(session, actor_user_id=principal.user_id, action="files.read",

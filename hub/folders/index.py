@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.drive.index import entries
+from hub.drive.index import paths
 from hub.drive.models import ClientRoot
 
 
@@ -39,8 +39,8 @@ def mapped_roots(session: Session, *, account_id: int | None = None,
 def entries_under(session: Session, account_id: int, root: str) -> Sequence[str]:
     """Live entries below ``root``, relative to it, folders ending in ``/``."""
     prefix = root.rstrip("/") + "/"
-    return [entry.path[len(prefix):] for entry in entries(session, account_id, prefix)
-            if len(entry.path) > len(prefix)]
+    return [path[len(prefix):] for path in paths(session, account_id, prefix)
+            if len(path) > len(prefix)]
 
 
 __all__ = ["MappedRoot", "entries_under", "mapped_roots"]
