@@ -16,6 +16,7 @@ import pytest
 
 from connectors.local import LocalFolderConnector
 from hub.sync.protocol import Checkpoint, Connector, CursorInvalidated, Item, SourceError
+from tests.connectors.webdav_fixtures import entries
 
 # A fixed past time for every entry of a fresh tree: Linux stamps mtimes from a coarse
 # clock, so a change made right after creating the tree could otherwise keep its mtime.
@@ -67,18 +68,6 @@ def listed(items: list[Item]) -> list[str]:
     return sorted(i.data["folder"] for i in items)
 
 
-def contents(items: list[Item]) -> dict[str, dict[str, Any]]:
-    """Every entry the listings name, by path (folders ending in "/")."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        folder = item.data["folder"]
-        for entry in item.data["files"]:
-            out[folder + entry["name"]] = dict(entry)
-        for entry in item.data["folders"]:
-            out[folder + entry["name"] + "/"] = dict(entry)
-    return out
-
-
 def all_ids(files: Mapping[str, bytes], folders: list[str]) -> set[str]:
     ids = set(files)
     for rel in [*files, *(f"{f}/x" for f in folders)]:
@@ -109,14 +98,14 @@ def test_first_index_lists_every_file_and_folder(tmp_path: Path) -> None:
     everything = all_ids(TREE, EMPTY_FOLDERS)
     # One listing per folder, the drive root's included, and nothing else.
     assert listed(items) == sorted({""} | {p for p in everything if p.endswith("/")})
-    assert set(contents(items)) == everything
+    assert set(entries(items)) == everything
     assert all(i.occurred_at.tzinfo is not None for i in items)
 
-    receipt = contents(items)["1001 Oy Esimerkki Ab/Asiakkaan aineisto/Kuitit – kesäkuu.pdf"]
+    receipt = entries(items)["1001 Oy Esimerkki Ab/Asiakkaan aineisto/Kuitit – kesäkuu.pdf"]
     info = os.stat(root / "1001 Oy Esimerkki Ab/Asiakkaan aineisto/Kuitit – kesäkuu.pdf")
     assert receipt == {"name": "Kuitit – kesäkuu.pdf", "size": 6,
                        "mtime": SETTLED_NS // 1000, "inode": info.st_ino}
-    folder = contents(items)["1001 Oy Esimerkki Ab/Tilinpäätös/"]
+    folder = entries(items)["1001 Oy Esimerkki Ab/Tilinpäätös/"]
     assert folder == {"name": "Tilinpäätös", "mtime": SETTLED_NS // 1000,
                       "inode": os.stat(root / "1001 Oy Esimerkki Ab/Tilinpäätös").st_ino}
     # A listing names its children in name order.
@@ -137,7 +126,7 @@ def test_rescan_after_adding_a_file(tree: tuple[Path, Mapping[str, Any]]) -> Non
     (root / "2002 Äänekosken Öljy Oy" / "lasku.pdf").write_bytes(b"lasku")
     items, _ = run(LocalFolderConnector(root), cursor)
     assert listed(items) == ["2002 Äänekosken Öljy Oy/"]
-    assert set(contents(items)) == {"2002 Äänekosken Öljy Oy/lasku.pdf",
+    assert set(entries(items)) == {"2002 Äänekosken Öljy Oy/lasku.pdf",
                                     "2002 Äänekosken Öljy Oy/muistio.txt"}
 
 
@@ -147,7 +136,7 @@ def test_rescan_after_adding_a_folder_tree(tree: tuple[Path, Mapping[str, Any]])
     (root / "3003 Uusi Oy" / "Sopimukset" / "sopimus.pdf").write_bytes(b"s")
     items, _ = run(LocalFolderConnector(root), cursor)
     assert listed(items) == ["", "3003 Uusi Oy/", "3003 Uusi Oy/Sopimukset/"]
-    assert "3003 Uusi Oy/Sopimukset/sopimus.pdf" in contents(items)
+    assert "3003 Uusi Oy/Sopimukset/sopimus.pdf" in entries(items)
 
 
 def test_rescan_after_changing_a_file_deep_down(tree: tuple[Path, Mapping[str, Any]]) -> None:
@@ -156,7 +145,7 @@ def test_rescan_after_changing_a_file_deep_down(tree: tuple[Path, Mapping[str, A
     path.write_bytes(b"tosite, korjattu")  # in place: the folders' mtimes stay
     items, _ = run(LocalFolderConnector(root), cursor)
     assert listed(items) == ["1001 Oy Esimerkki Ab/Kirjanpito/2025/"]
-    assert contents(items)["1001 Oy Esimerkki Ab/Kirjanpito/2025/tosite ä.pdf"]["size"] == len(
+    assert entries(items)["1001 Oy Esimerkki Ab/Kirjanpito/2025/tosite ä.pdf"]["size"] == len(
         b"tosite, korjattu")
 
 
@@ -167,7 +156,7 @@ def test_same_size_rewrite_is_seen_by_its_mtime(tree: tuple[Path, Mapping[str, A
     os.utime(path, ns=(SETTLED_NS + 10**9, SETTLED_NS + 10**9))
     items, _ = run(LocalFolderConnector(root), cursor)
     assert listed(items) == ["2002 Äänekosken Öljy Oy/"]
-    assert contents(items)["2002 Äänekosken Öljy Oy/muistio.txt"]["mtime"] == (
+    assert entries(items)["2002 Äänekosken Öljy Oy/muistio.txt"]["mtime"] == (
         SETTLED_NS + 10**9) // 1000
 
 
@@ -180,7 +169,7 @@ def test_rescan_after_moving_a_file_keeps_its_inode(
     items, _ = run(LocalFolderConnector(root), cursor)
     assert listed(items) == ["1001 Oy Esimerkki Ab/Asiakkaan aineisto/",
                              "1001 Oy Esimerkki Ab/Verottaja/"]
-    assert contents(items) == {"1001 Oy Esimerkki Ab/Verottaja/Kuitit – kesäkuu.pdf": {
+    assert entries(items) == {"1001 Oy Esimerkki Ab/Verottaja/Kuitit – kesäkuu.pdf": {
         "name": "Kuitit – kesäkuu.pdf", "size": 6, "mtime": SETTLED_NS // 1000,
         "inode": inode}}
 
@@ -193,7 +182,7 @@ def test_rescan_after_renaming_a_folder(tree: tuple[Path, Mapping[str, Any]]) ->
     items, after = run(LocalFolderConnector(root), cursor)
     assert listed(items) == ["1001 Oy Esimerkki Ab/", "1001 Oy Esimerkki Ab/Tilinpaatos/",
                              "1001 Oy Esimerkki Ab/Tilinpaatos/2025/"]
-    found = contents(items)
+    found = entries(items)
     assert found["1001 Oy Esimerkki Ab/Tilinpaatos/"]["inode"] == inode
     assert "1001 Oy Esimerkki Ab/Tilinpäätös/" not in found
     assert "1001 Oy Esimerkki Ab/Tilinpaatos/2025/tase.pdf" in found
@@ -210,7 +199,7 @@ def test_rescan_after_removing_files_and_folders(
     items, _ = run(LocalFolderConnector(root), cursor)
     # The parents' listings say what is gone: no item for each thing removed.
     assert listed(items) == ["1001 Oy Esimerkki Ab/", "2002 Äänekosken Öljy Oy/"]
-    found = contents(items)
+    found = entries(items)
     assert "1001 Oy Esimerkki Ab/Kirjanpito/" not in found
     assert not [p for p in found if p.startswith("2002")]
 
@@ -223,7 +212,7 @@ def test_a_file_replaced_by_a_folder_of_the_same_name(
     path.mkdir()
     items, _ = run(LocalFolderConnector(root), cursor)
     assert listed(items) == ["2002 Äänekosken Öljy Oy/", "2002 Äänekosken Öljy Oy/muistio.txt/"]
-    assert set(contents(items)) == {"2002 Äänekosken Öljy Oy/muistio.txt/"}
+    assert set(entries(items)) == {"2002 Äänekosken Öljy Oy/muistio.txt/"}
 
 
 def test_an_unreadable_folder_is_not_reported_deleted(
@@ -280,7 +269,7 @@ def test_an_interrupted_first_index_resumes_without_duplicates(
     ids = [i.external_id for i in stored + resumed]
     assert len(ids) == len(set(ids))
     assert sorted(ids) == sorted(i.external_id for i in full)
-    assert contents(stored + resumed) == contents(full)
+    assert entries(stored + resumed) == entries(full)
 
 
 @pytest.mark.parametrize("checkpoints", [1, 2])
@@ -311,7 +300,7 @@ def test_symlinks_are_never_followed(tmp_path: Path) -> None:
     (root / "1001 Oy Esimerkki Ab/sama.pdf").symlink_to(root / "1001 Oy Esimerkki Ab/tosite.pdf")
     items, _ = run(LocalFolderConnector(root))
     assert listed(items) == ["", "1001 Oy Esimerkki Ab/"]
-    assert set(contents(items)) == {"1001 Oy Esimerkki Ab/", "1001 Oy Esimerkki Ab/tosite.pdf"}
+    assert set(entries(items)) == {"1001 Oy Esimerkki Ab/", "1001 Oy Esimerkki Ab/tosite.pdf"}
 
 
 def test_check_says_what_to_do(tmp_path: Path) -> None:
@@ -377,4 +366,4 @@ def test_a_folder_swapped_for_a_link_after_listing_is_not_entered(
     shutil.rmtree(client)
     client.symlink_to(outside, target_is_directory=True)
     resumed, _ = run(connector, resume_from)
-    assert not any("salainen" in path for path in contents(stored + resumed))
+    assert not any("salainen" in path for path in entries(stored + resumed))

@@ -41,7 +41,7 @@ def _client_of(session, account_id: int, path: str) -> int | None:
 
     session.expire_all()
     found = {e.path: e.client_id for e in index.entries(session, account_id)}
-    return found.get(path)
+    return found[path]  # a path never indexed fails here, not as "no client"
 
 
 def test_unmapped_folders_are_listed_and_a_manual_mapping_survives_resync(

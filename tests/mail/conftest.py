@@ -15,6 +15,27 @@ from hub.accounts.service import create_account
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
+def client_with_contact(session, email="jari@rakennusmakinen.fi", domain=None):
+    """Rakennus Mäkinen Oy with Jari as its contact (and a mail domain, if given)."""
+    from hub.clients.models import ClientDomain, Contact, ContactEmail
+    from tests import factories as f
+
+    client = f.client(session, name="Rakennus Mäkinen Oy")
+    client.contacts = [Contact(name="Jari", emails=[ContactEmail(email=email)])]
+    if domain:
+        client.domains = [ClientDomain(domain=domain)]
+    session.commit()
+    return client
+
+
+def count(session, model, *where) -> int:
+    """Rows of ``model`` now in the database (what this session holds is read anew)."""
+    from sqlalchemy import func, select
+
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
 def mail(key: str, sender: str, to: list[str], subject: str, text: str, *, cc=(),
          reply_to: list[str] | None = None, days_ago: float = 1) -> bytes:
     msg = EmailMessage()

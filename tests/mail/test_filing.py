@@ -15,19 +15,10 @@ from hub.sync.models import SyncRun
 from hub.sync.runner import Runner
 from hub.timeline.models import TimelineEntry
 from tests import factories as f
-from tests.mail.conftest import mail
+from tests.mail.conftest import client_with_contact, count, mail
 from workers.sync import connector_for, sinks, sync_account
 
 CLIENT = "Jari Mäkinen <jari@rakennusmakinen.fi>"
-
-
-def _client(session):
-    from hub.clients.models import Contact, ContactEmail
-
-    client = f.client(session, name="Rakennus Mäkinen Oy")
-    client.contacts = [Contact(name="Jari", emails=[ContactEmail(email="jari@rakennusmakinen.fi")])]
-    session.commit()
-    return client
 
 
 def _fetch(session_factory, account) -> None:
@@ -35,11 +26,6 @@ def _fetch(session_factory, account) -> None:
     [run] = Runner(session_factory, sinks("mail_archive")).run(
         account.id, connector_for(account, None))
     assert run.status == "ok", run.message
-
-
-def _count(session, model, *where):
-    session.expire_all()
-    return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def _status(api, session, user):
@@ -53,21 +39,21 @@ def _status(api, session, user):
 def test_fetched_mail_waits_until_filed_and_the_status_says_so(session, session_factory,
                                                               mbox_account, api):
     owner = f.user(session)
-    client = _client(session)
+    client = client_with_contact(session)
     account = mbox_account(owner, [mail(f"w{i}", CLIENT, [owner.email], f"Kuitit {i}", "x")
                                    for i in range(7)])
     _fetch(session_factory, account)
     # Stored, raw and queued; nothing in the timeline yet.
-    assert (_count(session, MailInbound), _count(session, MailRaw)) == (7, 7)
-    assert _count(session, MailMessage) == 0
+    assert (count(session, MailInbound), count(session, MailRaw)) == (7, 7)
+    assert count(session, MailMessage) == 0
     status = _status(api, session, owner)
     assert (status["waiting"], status["held"]) == (7, 0)
     assert {s["stream"]: s["items"] for s in status["streams"]} == {"archive": 7}
 
     run = Filing(session_factory, parse_to_dict, batch_size=3).run(account.id)
     assert (run.status, run.items, run.errors) == ("ok", 7, 0)
-    assert _count(session, MailInbound) == 0
-    assert _count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 7
+    assert count(session, MailInbound) == 0
+    assert count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 7
     status = _status(api, session, owner)
     assert (status["waiting"], status["held"]) == (0, 0)
     assert {s["stream"]: (s["status"], s["items"]) for s in status["streams"]} == {
@@ -95,21 +81,21 @@ def test_a_copy_that_cannot_be_filed_is_held_and_filed_later(session, session_fa
     assert first.careful_batches == 1
     held = session.scalar(select(MailInbound))
     assert "disk full" in held.error
-    assert _count(session, MailMessage) == 4
+    assert count(session, MailMessage) == 4
     status = _status(api, session, owner)
     assert (status["waiting"], status["held"]) == (1, 1)
 
     monkeypatch.undo()
     run = Filing(session_factory, parse_to_dict).run(account.id)
     assert (run.status, run.items, run.errors) == ("ok", 1, 0)
-    assert (_count(session, MailMessage), _count(session, MailCopy),
-            _count(session, MailInbound), _count(session, MailRaw)) == (5, 5, 0, 5)
+    assert (count(session, MailMessage), count(session, MailCopy),
+            count(session, MailInbound), count(session, MailRaw)) == (5, 5, 0, 5)
 
 
 def test_an_interrupted_filing_resumes_without_doing_anything_twice(session, session_factory,
                                                                    mbox_account):
     owner = f.user(session)
-    _client(session)
+    client_with_contact(session)
     account = mbox_account(owner, [mail(f"r{i}", CLIENT, [owner.email], f"Palkat {i}", "x",
                                         reply_to=[f"r{i - 1}"] if i else None)
                                    for i in range(9)])
@@ -123,7 +109,7 @@ def test_an_interrupted_filing_resumes_without_doing_anything_twice(session, ses
 
     with pytest.raises(KeyboardInterrupt):
         Filing(session_factory, parse_to_dict, batch_size=4).run(account.id, stop_after_two)
-    assert _count(session, MailMessage) == 8 and _count(session, MailInbound) == 1
+    assert count(session, MailMessage) == 8 and count(session, MailInbound) == 1
     [stopped] = session.scalars(select(SyncRun).where(SyncRun.stream == "filing")).all()
     assert (stopped.status, stopped.items) == ("running", 8)  # as far as it came
 
@@ -132,8 +118,8 @@ def test_an_interrupted_filing_resumes_without_doing_anything_twice(session, ses
     assert (fetch.items, run.status, run.items) == (0, "ok", 1)
     session.refresh(stopped)
     assert stopped.status == "interrupted" and "last checkpoint" in stopped.message
-    assert (_count(session, MailMessage), _count(session, MailCopy),
-            _count(session, TimelineEntry)) == (9, 9, 9)
+    assert (count(session, MailMessage), count(session, MailCopy),
+            count(session, TimelineEntry)) == (9, 9, 9)
     # One conversation, the last reply filed in a run of its own.
     assert session.scalar(select(func.count(func.distinct(MailMessage.thread_id)))) == 1
 
@@ -182,10 +168,10 @@ def test_parse_workers_file_what_parsing_here_files(database_url, second_databas
     assert seen[0] == seen[1] and len(seen[0]) == len(raws)
 
 
-def test_filing_batches_are_bounded_by_bytes_as_well_as_count(session, session_factory,
+def test_filing_batches_are_bounded_by_bytes_as_well_ascount(session, session_factory,
                                                              mbox_account):
     owner = f.user(session)
-    _client(session)
+    client_with_contact(session)
     sizes = [100, 30_000, 30_000, 100, 70_000, 100]
     account = mbox_account(owner, [mail(f"b{i}", CLIENT, [owner.email], f"Liite {i}",
                                         "x" * size) for i, size in enumerate(sizes)])
@@ -196,7 +182,7 @@ def test_filing_batches_are_bounded_by_bytes_as_well_as_count(session, session_f
     assert (run.status, run.items) == ("ok", 6)
     # 100 + 30k fit in 50k, another 30k would not; a 70k message is a batch by itself.
     assert batches == [2, 2, 1, 1]
-    assert _count(session, MailMessage) == 6 and _count(session, MailInbound) == 0
+    assert count(session, MailMessage) == 6 and count(session, MailInbound) == 0
 
 
 def test_a_batch_whose_commit_fails_is_filed_copy_by_copy_with_its_records_right(
@@ -206,7 +192,7 @@ def test_a_batch_whose_commit_fails_is_filed_copy_by_copy_with_its_records_right
     from hub.sync.models import SourceRecord
 
     owner = f.user(session)
-    _client(session)
+    client_with_contact(session)
     account = mbox_account(owner, [mail(f"c{i}", CLIENT, [owner.email], f"Alv {i}", "x")
                                    for i in range(3)])
     _fetch(session_factory, account)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hub.access.policy import Principal
 from hub.accounts.schemas import AccountIn
@@ -13,7 +13,7 @@ from hub.sync.models import SourceRecord
 from hub.timeline.models import TimelineEntry
 from tests import factories as f
 from tests.connectors.conftest import dovecot, dovecot_no_condstore, imap_server  # noqa: F401
-from tests.mail.conftest import mail
+from tests.mail.conftest import client_with_contact, count, mail
 from workers.sync import sync_account
 
 CLIENT = "Jari Mäkinen <jari@rakennusmakinen.fi>"
@@ -23,21 +23,13 @@ CLIENT = "Jari Mäkinen <jari@rakennusmakinen.fi>"
 def setup(session, imap_server):  # noqa: F811
     box = imap_server.add_user()
     owner = f.user(session, name="Mikko")
-    client = f.client(session, name="Rakennus Mäkinen Oy")
-    from hub.clients.models import Contact, ContactEmail
-
-    client.contacts = [Contact(name="Jari", emails=[ContactEmail(email="jari@rakennusmakinen.fi")])]
+    client = client_with_contact(session)
     account = create_account(session, Principal(owner.id), AccountIn(
         kind="imap", name="Mikko", secret=box.password,
         settings={"host": "127.0.0.1", "port": imap_server.port, "security": "plain",
                   "username": box.name, "batch_size": 10}))
     session.commit()
     return box, owner, client, account
-
-
-def _count(session, model, *where):
-    session.expire_all()
-    return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_crash_resume_move_delete_and_uidvalidity(session, session_factory, setup):
@@ -57,12 +49,12 @@ def test_crash_resume_move_delete_and_uidvalidity(session, session_factory, setu
     runs = sync_account(session_factory, account.id, interrupt)
     inbox = next(r for r in runs if r.stream == "mail:INBOX")
     assert inbox.status == "failed" and inbox.message
-    done = _count(session, MailMessage)
+    done = count(session, MailMessage)
     assert 20 <= done < 85 and done % 10 == 0
     runs = sync_account(session_factory, account.id)
     assert all(r.status == "ok" for r in runs), [r.message for r in runs]
-    assert _count(session, MailMessage) == 85
-    assert _count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 85
+    assert count(session, MailMessage) == 85
+    assert count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 85
 
     # Move one message to another folder: still one message and one entry.
     box.create_folder("Asiakkaat")
@@ -71,9 +63,9 @@ def test_crash_resume_move_delete_and_uidvalidity(session, session_factory, setu
     session.add(account)
     session.commit()
     sync_account(session_factory, account.id)
-    assert _count(session, MailMessage) == 85
-    assert _count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 85
-    assert _count(session, MailCopy, MailCopy.deleted_at.is_(None)) == 85
+    assert count(session, MailMessage) == 85
+    assert count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 85
+    assert count(session, MailCopy, MailCopy.deleted_at.is_(None)) == 85
 
     # Deleted on the server: the entry stays and says the source copy is gone.
     box.expunge("INBOX", [uids[1]])
@@ -87,11 +79,11 @@ def test_crash_resume_move_delete_and_uidvalidity(session, session_factory, setu
     box.set_uidvalidity("INBOX", 424242)
     runs = sync_account(session_factory, account.id)
     assert any(r.status == "resynced" for r in runs)
-    assert _count(session, MailMessage) == 85
-    assert _count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 85
+    assert count(session, MailMessage) == 85
+    assert count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 85
     # The old numbering is swept: 83 live in INBOX (one moved, one deleted) + 1 moved.
-    assert _count(session, SourceRecord, SourceRecord.deleted_at.is_(None)) == 84
-    assert _count(session, MailCopy, MailCopy.deleted_at.is_(None)) == 84
+    assert count(session, SourceRecord, SourceRecord.deleted_at.is_(None)) == 84
+    assert count(session, MailCopy, MailCopy.deleted_at.is_(None)) == 84
 
 
 def test_cli_adds_an_imap_account_and_syncs_it(session, database_url, tmp_path,
@@ -125,7 +117,7 @@ def test_cli_adds_an_imap_account_and_syncs_it(session, database_url, tmp_path,
     assert synced.returncode == 0, synced.stderr
     assert "mail:INBOX: ok, 1 items" in synced.stdout
     assert box.password not in synced.stdout + synced.stderr + added.stdout + added.stderr
-    assert _count(session, MailMessage) == 1
+    assert count(session, MailMessage) == 1
 
 
 def test_the_mail_server_connection_is_closed_before_filing(session, session_factory, setup,
@@ -154,4 +146,4 @@ def test_the_mail_server_connection_is_closed_before_filing(session, session_fac
     runs = sync_account(session_factory, setup[3].id)
     assert all(r.status == "ok" for r in runs), [r.message for r in runs]
     assert seen[:3] == ["open", "close", "filing"]
-    assert _count(session, MailMessage) == 3
+    assert count(session, MailMessage) == 3

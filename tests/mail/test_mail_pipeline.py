@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from hub.access.policy import Principal
 from hub.clients.schemas import ClientPatch, ContactIn
@@ -13,31 +13,16 @@ from hub.mail import service as mail_service
 from hub.mail.models import MailCopy, MailMessage, MailThread, MessageClientLink
 from hub.timeline.models import TimelineEntry
 from tests import factories as f
-from tests.mail.conftest import mail
+from tests.mail.conftest import client_with_contact, count, mail
 from workers.sync import sync_account
 
 CLIENT = "Jari Mäkinen <jari@rakennusmakinen.fi>"
 AT = datetime(2026, 11, 21, tzinfo=UTC)
 
 
-def _client_with_contact(session, email="jari@rakennusmakinen.fi", domain=None):
-    client = f.client(session, name="Rakennus Mäkinen Oy")
-    from hub.clients.models import ClientDomain, Contact, ContactEmail
-
-    client.contacts = [Contact(name="Jari", emails=[ContactEmail(email=email)])]
-    if domain:
-        client.domains = [ClientDomain(domain=domain)]
-    session.commit()
-    return client
-
-
-def _count(session, model, *where):
-    return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
 def test_one_message_in_two_mailboxes_is_one_entry(session, session_factory, mbox_account):
     mikko, liisa = f.user(session, name="Mikko"), f.user(session, name="Liisa")
-    client = _client_with_contact(session)
+    client = client_with_contact(session)
     first = mail("m1", CLIENT, [mikko.email], "Tiliotteet", "Liitteenä tiliotteet äöå €",
                  cc=[liisa.email])
     reply = mail("m2", liisa.email, [CLIENT], "Re: Tiliotteet", "Kiitos!", reply_to=["m1"])
@@ -47,9 +32,9 @@ def test_one_message_in_two_mailboxes_is_one_entry(session, session_factory, mbo
         fetch, filing = sync_account(session_factory, account.id)
         assert (fetch.status, filing.status) == ("ok", "ok"), (fetch.message, filing.message)
         assert (fetch.stream, filing.stream) == ("archive", "filing")
-    assert _count(session, MailMessage) == 2
-    assert _count(session, MailCopy) == 3
-    assert _count(session, MailThread) == 1
+    assert count(session, MailMessage) == 2
+    assert count(session, MailCopy) == 3
+    assert count(session, MailThread) == 1
     entries = list(session.scalars(select(TimelineEntry).where(
         TimelineEntry.client_id == client.id).order_by(TimelineEntry.occurred_at)))
     assert [e.title for e in entries] == ["Tiliotteet", "Re: Tiliotteet"]
@@ -59,8 +44,8 @@ def test_one_message_in_two_mailboxes_is_one_entry(session, session_factory, mbo
     for account in (a, b):
         sync_account(session_factory, account.id)
     session.expire_all()
-    assert (_count(session, MailMessage), _count(session, MailCopy),
-            _count(session, TimelineEntry)) == (2, 3, 2)
+    assert (count(session, MailMessage), count(session, MailCopy),
+            count(session, TimelineEntry)) == (2, 3, 2)
 
 
 def test_matching_rules(session, session_factory, mbox_account, monkeypatch):
@@ -69,7 +54,7 @@ def test_matching_rules(session, session_factory, mbox_account, monkeypatch):
     monkeypatch.setattr("hub.mail.matching.get_settings",
                         lambda: Settings(_env_file=None, firm_domains=["tilitoimisto.fi"]))
     anna, mikko = f.user(session), f.user(session)
-    by_domain = _client_with_contact(session, email="someone@else.fi", domain="yritys.fi")
+    by_domain = client_with_contact(session, email="someone@else.fi", domain="yritys.fi")
     messages = [
         mail("d1", "Pia <pia@yritys.fi>", [anna.email], "Domain", "x"),
         mail("g1", "Pekka <pekka.laine@gmail.com>", [anna.email], "Free mail", "x"),
@@ -92,7 +77,7 @@ def test_manual_links_survive_rematching_and_new_contacts_rematch(
         session, session_factory, mbox_account):
     anna = f.user(session)
     client = f.client(session, name="Tmi Laine")
-    other = _client_with_contact(session, email="x@other.fi")
+    other = client_with_contact(session, email="x@other.fi")
     session.commit()
     f.responsibility(session, anna, client)
     f.responsibility(session, anna, other)
@@ -120,12 +105,12 @@ def test_manual_links_survive_rematching_and_new_contacts_rematch(
     session.commit()
     assert linked(p2) == []
     assert linked(p1) == sorted([client.id, other.id])
-    assert _count(session, TimelineEntry, TimelineEntry.source_ref == f"mail:{p2.id}") == 0
+    assert count(session, TimelineEntry, TimelineEntry.source_ref == f"mail:{p2.id}") == 0
 
 
 def test_levels_owner_share_and_private_threads(session, session_factory, mbox_account, api):
     owner, reader, outsider = f.user(session), f.user(session), f.user(session)
-    client = _client_with_contact(session)
+    client = client_with_contact(session)
     f.responsibility(session, reader, client)
     session.commit()
     account = mbox_account(owner, [mail("s1", CLIENT, [owner.email], "Palkat", "salainen")],
@@ -159,7 +144,7 @@ def test_levels_owner_share_and_private_threads(session, session_factory, mbox_a
 
 def test_body_reads_are_audited(session, session_factory, mbox_account, api):
     owner = f.user(session)
-    _client_with_contact(session)
+    client_with_contact(session)
     sync_account(session_factory, mbox_account(owner, [mail("a1", CLIENT, [owner.email],
                                                             "Hei", "body")]).id)
     token = f.token(session, owner)
@@ -217,7 +202,7 @@ def test_lowering_a_mailbox_share_level_reaches_past_mail(session, session_facto
                                                           mbox_account, api):
     """Colleagues see past mail at the level the owner shares now, not when it synced."""
     owner, reader = f.user(session), f.user(session)
-    client = _client_with_contact(session)
+    client = client_with_contact(session)
     f.responsibility(session, reader, client)
     account = mbox_account(owner, [mail("l1", CLIENT, [owner.email], "Palkat", "salainen")])
     sync_account(session_factory, account.id)
