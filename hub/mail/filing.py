@@ -22,7 +22,6 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
-from hub.db import utcnow
 from hub.mail import bulk
 from hub.mail.arrival import Arrival, file_one
 from hub.mail.matching import Directory, load_directory
@@ -30,7 +29,15 @@ from hub.mail.models import MailInbound, MailRaw
 from hub.mail.parsing import Parse, Parser
 from hub.sync import records
 from hub.sync.models import SourceRecord, SyncRun
-from hub.sync.runner import LEASE_LOST, LeaseLost, renew_lease
+from hub.sync.runner import (
+    LEASE_LOST,
+    LeaseLost,
+    StreamCounts,
+    close_run,
+    note_batch,
+    open_run,
+    renew_lease,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,19 +111,13 @@ class Filing:
         self._holder = holder
         with self.factory() as session:
             total = waiting(session, account_id)
-            run = SyncRun(account_id=account_id, stream=STREAM, status="running")
-            session.add(run)
-            session.commit()
-            run_id = run.id
-        filed = unparsed = errors = 0
+        counts = open_run(self.factory, account_id, STREAM)
         status, message = "ok", ""
         lost: LeaseLost | None = None
         try:
             with self._parser(total) as parser:
                 for batch, parsed in self._parsed(account_id, parser):
-                    done, bad, failed = self._file(account_id, batch, parsed,
-                                                   (run_id, filed, unparsed, errors))
-                    filed, unparsed, errors = filed + done, unparsed + bad, errors + failed
+                    counts.add(self._file(account_id, batch, parsed, counts))
                     if progress is not None:
                         progress(STREAM, len(batch))
         except LeaseLost as exc:
@@ -125,13 +126,7 @@ class Filing:
             log.exception("filing mail of account %s failed", account_id)
             status, message = "failed", (f"filing stopped ({type(exc).__name__}: {exc}); "
                                          "the waiting mail is kept and the next sync goes on")
-        with self.factory() as session:
-            done_run = session.get(SyncRun, run_id)
-            assert done_run is not None
-            done_run.status, done_run.message = status, message[:2000]
-            done_run.finished_at = utcnow()
-            done_run.items, done_run.unparsed, done_run.errors = filed, unparsed, errors
-            session.commit()
+        done_run = close_run(self.factory, counts, status, message)
         if lost is not None:
             raise lost
         return done_run
@@ -206,11 +201,10 @@ class Filing:
     # -- writing -----------------------------------------------------------------------
 
     def _file(self, account_id: int, batch: list[_Waiting], parsed: list[dict[str, Any]],
-              so_far: tuple[int, int, int, int]) -> tuple[int, int, int]:
-        """(filed, unparsed, failed) of one batch: set-based first, and copy by copy
-        after a failure, so that one bad copy is set aside and the rest still land. The
-        run row ``so_far`` names gets the new totals in the same transaction."""
-        run_id, filed, unparsed, errors = so_far
+              counts: StreamCounts) -> StreamCounts:
+        """The counts of one batch (filed, unparsed, failed): set-based first, and copy
+        by copy after a failure, so that one bad copy is set aside and the rest still
+        land. The run record of ``counts`` gets the new totals in the same transaction."""
         for careful in (False, True):
             arrivals = [Arrival(w.record, w.raw_id, w.sha256, p, w.flags, w.headers_only)
                         for w, p in zip(batch, parsed, strict=True)]
@@ -224,9 +218,9 @@ class Filing:
                               else self._fast(session, account, arrivals, directory))
                     done = [a for a in arrivals if a.record.id not in failed]
                     self._dequeue(session, done, failed)
-                    session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-                        items=filed + len(done), errors=errors + len(failed),
-                        unparsed=unparsed + sum(1 for a in done if a.failed)))
+                    tally = StreamCounts(items=len(done), errors=len(failed),
+                                         unparsed=sum(1 for a in done if a.failed))
+                    note_batch(session, counts, tally)
                     if self._holder is not None:
                         renew_lease(session, account_id, self._holder)
                     session.commit()
@@ -243,7 +237,7 @@ class Filing:
                                 "filing it copy by copy", account_id, type(exc).__name__, exc)
                     self.careful_batches += 1
                     continue
-            return len(done), sum(1 for a in done if a.failed), len(failed)
+            return tally
         raise AssertionError("unreachable")
 
     def _fast(self, session: Session, account: Account, arrivals: list[Arrival],

@@ -93,6 +93,49 @@ class StreamCounts:
     unparsed: int = 0
     newest: datetime | None = None
 
+    def add(self, batch: StreamCounts) -> None:
+        """Take in a committed batch's counts."""
+        self.items += batch.items
+        self.errors += batch.errors
+        self.unparsed += batch.unparsed
+        if batch.newest is not None and (self.newest is None or batch.newest > self.newest):
+            self.newest = batch.newest
+
+
+# A run's record, for the runner's streams and for mail filing alike: opened as running,
+# its counts written in each batch's own transaction, closed with how it ended.
+
+def open_run(factory: sessionmaker[Session], account_id: int, stream: str) -> StreamCounts:
+    """A new run record, running; the counts to keep for it."""
+    with factory() as session:
+        run = SyncRun(account_id=account_id, stream=stream, status="running")
+        session.add(run)
+        session.commit()
+        return StreamCounts(run_id=run.id)
+
+
+def note_batch(session: Session, counts: StreamCounts, batch: StreamCounts) -> None:
+    """In a batch's transaction: the run record gets the totals with the batch's counts,
+    so that they land (or not) with the batch."""
+    session.execute(update(SyncRun).where(SyncRun.id == counts.run_id).values(
+        items=counts.items + batch.items, errors=counts.errors + batch.errors,
+        unparsed=counts.unparsed + batch.unparsed))
+
+
+def close_run(factory: sessionmaker[Session], counts: StreamCounts, status: str,
+              message: str) -> SyncRun:
+    """The run record with how the run ended, its counts and its lag."""
+    with factory() as session:
+        done = session.get(SyncRun, counts.run_id)
+        assert done is not None
+        done.status, done.message = status, message[:2000]
+        done.finished_at = utcnow()
+        done.items, done.errors, done.unparsed = counts.items, counts.errors, counts.unparsed
+        if counts.newest is not None:
+            done.lag_seconds = max(0, int((done.finished_at - counts.newest).total_seconds()))
+        session.commit()
+        return done
+
 
 def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -180,12 +223,7 @@ class Runner:
 
     def _run_stream(self, account_id: int, connector: Connector, stream: str, holder: str,
                     progress: Progress | None) -> SyncRun:
-        with self.factory() as session:
-            run = SyncRun(account_id=account_id, stream=stream, status="running")
-            session.add(run)
-            session.commit()
-            run_id = run.id
-        counts = StreamCounts(run_id=run_id)
+        counts = open_run(self.factory, account_id, stream)
         status, message = "ok", ""
         lost: LeaseLost | None = None
         try:
@@ -206,16 +244,7 @@ class Runner:
             status, message = "failed", f"the source reset its state twice ({exc.reason})"
         except LeaseLost as exc:
             status, message, lost = "interrupted", LEASE_LOST, exc
-        with self.factory() as session:
-            done = session.get(SyncRun, run_id)
-            assert done is not None
-            done.status, done.message = status, message
-            done.finished_at = utcnow()
-            done.items, done.errors, done.unparsed = counts.items, counts.errors, counts.unparsed
-            if counts.newest is not None:
-                lag = (done.finished_at - counts.newest).total_seconds()
-                done.lag_seconds = max(0, int(lag))
-            session.commit()
+        done = close_run(self.factory, counts, status, message)
         if lost is not None:
             raise lost
         return done
@@ -301,11 +330,7 @@ class Runner:
                     if cursor is not None:
                         self._save_cursor(account_id, stream, cursor, session)
                     renew_lease(session, account_id, holder)
-                    if counts.run_id is not None:
-                        session.execute(update(SyncRun).where(SyncRun.id == counts.run_id)
-                                        .values(items=counts.items + tally.items,
-                                                errors=counts.errors + tally.errors,
-                                                unparsed=counts.unparsed + tally.unparsed))
+                    note_batch(session, counts, tally)
                     session.commit()
                 except LeaseLost:
                     session.rollback()
@@ -315,12 +340,7 @@ class Runner:
                     if careful:
                         raise
                     continue
-            counts.items += tally.items
-            counts.errors += tally.errors
-            counts.unparsed += tally.unparsed
-            if tally.newest is not None and (counts.newest is None
-                                             or tally.newest > counts.newest):
-                counts.newest = tally.newest
+            counts.add(tally)
             return
 
     def _initial(self, item: Item) -> dict[str, Any]:
