@@ -13,8 +13,6 @@ client folder wait for the next run, since they may build on the failed one.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
@@ -27,9 +25,8 @@ from hub.db import utcnow
 from hub.errors import Conflict, NotFound, SourceFailed
 from hub.folders.models import FolderAction
 from hub.folders.writer import DriveWriter
-from hub.sync.models import SyncLease
+from hub.sync.leases import held, renew_lease
 from hub.sync.protocol import SourceError
-from hub.sync.runner import LEASE, acquire_lease, release_lease
 
 WriterFor = Callable[[Account], DriveWriter]
 #: Called after each action with (action, done so far, total).
@@ -42,10 +39,6 @@ class ApplyReport:
     applied: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
-
-
-def _holder() -> str:
-    return f"folders:{socket.gethostname()}:{os.getpid()}"
 
 
 def _queue(session: Session, account_id: int, action_ids: Collection[int] | None,
@@ -67,9 +60,8 @@ def apply_account(factory: sessionmaker[Session], account_id: int, writer: Drive
                   report: ApplyReport | None = None) -> ApplyReport:
     """Apply the account's runnable actions in plan order (optionally only some)."""
     report = report if report is not None else ApplyReport()
-    holder = _holder()
-    acquire_lease(factory, account_id, holder)
-    try:
+    with held(factory, account_id, role="folders") as keeper:
+        holder = keeper.holder
         with factory() as session:
             queue = _queue(session, account_id, action_ids, automatic_only)
         failed_clients: set[int] = set()
@@ -85,8 +77,6 @@ def apply_account(factory: sessionmaker[Session], account_id: int, writer: Drive
                 report.skipped.append(action_id)
             if progress is not None:
                 progress(action, done, len(queue))
-    finally:
-        release_lease(factory, account_id, holder)
     return report
 
 
@@ -104,7 +94,9 @@ def _apply_one(factory: sessionmaker[Session], action_id: int, writer: DriveWrit
         resumed = action.status == "applying"
         if not resumed:
             action.status, action.error = "applying", ""
-            session.commit()
+        # Before the drive is touched: a process whose lease went to another stops here.
+        renew_lease(session, action.account_id, holder)
+        session.commit()
         try:
             result, changed = _perform(action, writer, resumed)
         except SourceError as exc:
@@ -116,9 +108,7 @@ def _apply_one(factory: sessionmaker[Session], action_id: int, writer: DriveWrit
         action.error, action.retryable = "", False
         action.applied_by, action.applied_at = actor, utcnow()
         _record(session, action, actor, "folders.action_applied")
-        lease = session.get(SyncLease, action.account_id)
-        if lease is not None and lease.holder == holder:
-            lease.expires_at = utcnow() + LEASE
+        renew_lease(session, action.account_id, holder)
         session.commit()
         return "applied", action
 

@@ -7,51 +7,41 @@ updates, never duplicates. ``CursorInvalidated`` clears the cursor and re-reads 
 stream from the start, with the same guarantee. One item that a sink cannot apply is set
 aside on its record, counted and reported - it never stops the run - unless the sink holds
 the only copy of it (fetched mail): then the run stops before the checkpoint that would
-pass it, and the next run asks the source again. One run per account at a time, by a
-lease row that expires, so a killed process does not block the account for good; every
-checkpoint renews it, and a process that finds it taken over stops.
+pass it, and the next run asks the source again. One run per account at a time, by the
+account's lease (:mod:`hub.sync.leases`): every checkpoint renews it, and a process that
+finds it taken over stops.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
 from hub.db import utcnow
-from hub.errors import Conflict
 from hub.sync import records
-from hub.sync.models import SyncCursor, SyncLease, SyncRun
+from hub.sync.leases import (
+    LEASE,
+    LEASE_LOST,
+    LeaseLost,
+    SyncInProgress,
+    acquire_lease,
+    held,
+    release_lease,
+    renew_lease,
+)
+from hub.sync.models import SyncCursor, SyncRun
 from hub.sync.protocol import Checkpoint, Connector, CursorInvalidated, Item, SourceError
 from hub.sync.records import Record
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=15)
-
-
-class SyncInProgress(Conflict):
-    """Another process holds the account's sync lease: a scheduled run is not needed."""
-
-
-class LeaseLost(SyncInProgress):
-    """This process's lease ran out (a pass longer than the lease without a checkpoint)
-    and another process took the account over: this one stops, keeping what it
-    committed, rather than sync the account twice at once."""
-
-
-#: What a run stopped by a lost lease says.
-LEASE_LOST = ("another sync took this account over while this one ran (its lease had run "
-              "out); this one stopped, and what it committed is kept")
 
 
 class Sink(Protocol):
@@ -137,48 +127,6 @@ def close_run(factory: sessionmaker[Session], counts: StreamCounts, status: str,
         return done
 
 
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def acquire_lease(factory: sessionmaker[Session], account_id: int, holder: str) -> None:
-    now = utcnow()
-    with factory() as session:
-        lease = session.get(SyncLease, account_id)
-        if lease is not None and lease.expires_at > now and lease.holder != holder:
-            raise SyncInProgress(
-                f"account {account_id} is already being synced by {lease.holder} (until "
-                f"{lease.expires_at:%H:%M} UTC); wait for it to finish"
-            )
-        if lease is None:
-            session.add(SyncLease(account_id=account_id, holder=holder,
-                                  expires_at=now + LEASE))
-        else:
-            lease.holder, lease.expires_at = holder, now + LEASE
-        try:
-            session.commit()
-        except IntegrityError as exc:  # another process inserted it first
-            raise SyncInProgress(f"account {account_id} is already being synced") from exc
-
-
-def renew_lease(session: Session, account_id: int, holder: str) -> None:
-    """Keep the lease while work goes on; part of the caller's transaction, which must
-    not commit when the lease has gone to another process (LeaseLost)."""
-    renewed = session.execute(update(SyncLease).where(SyncLease.account_id == account_id,
-                                                      SyncLease.holder == holder)
-                              .values(expires_at=utcnow() + LEASE))
-    if renewed.rowcount == 0:  # type: ignore[attr-defined]
-        raise LeaseLost(f"account {account_id}: {LEASE_LOST}")
-
-
-def release_lease(factory: sessionmaker[Session], account_id: int, holder: str) -> None:
-    with factory() as session:
-        lease = session.get(SyncLease, account_id)
-        if lease is not None and lease.holder == holder:
-            session.delete(lease)
-            session.commit()
-
-
 class Runner:
     def __init__(self, factory: sessionmaker[Session], sinks: Mapping[str, Sink]) -> None:
         self.factory = factory
@@ -196,13 +144,9 @@ class Runner:
     def leased(self, account_id: int) -> Iterator[str]:
         """Hold the account's lease for the block (what else belongs to its sync - filing
         what the fetch brought - runs inside it too); yields the holder's name."""
-        holder = _holder()
-        acquire_lease(self.factory, account_id, holder)
-        try:
+        with held(self.factory, account_id) as keeper:
             self._close_interrupted(account_id)
-            yield holder
-        finally:
-            release_lease(self.factory, account_id, holder)
+            yield keeper.holder
 
     def _close_interrupted(self, account_id: int) -> None:
         """Runs left "running" by a process that stopped (killed, the machine down): with
@@ -430,3 +374,9 @@ class Runner:
             counts.errors += 1
         elif not sink.apply(session, account, record, item):
             counts.unparsed += 1
+
+
+# The lease's names, for callers that know them from here.
+__all__ = ["LEASE", "LEASE_LOST", "BatchSink", "LeaseLost", "Progress", "Runner", "Sink",
+           "StreamCounts", "SyncInProgress", "acquire_lease", "close_run", "note_batch",
+           "open_run", "release_lease", "renew_lease"]
