@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from api.deps import AdminDep, NowDep, SessionDep
 from hub.access import audit, service
+from hub.access.anchors import parse_head
 from hub.access.schemas import (
     AccessRuleIn,
     AccessRuleOut,
@@ -18,7 +19,7 @@ from hub.access.schemas import (
     CoverOut,
     CoverPatch,
 )
-from hub.schemas import ListPage
+from hub.schemas import Cursor, IdParam, ListPage, Word
 
 router = APIRouter(tags=["admin: access"])
 
@@ -29,7 +30,7 @@ def list_covers(
     session: SessionDep,
     at: NowDep,
     user_id: Annotated[
-        int | None, Query(description="Covers where this user is absent or covers")
+        IdParam | None, Query(description="Covers where this user is absent or covers")
     ] = None,
     running: Annotated[bool, Query(description="Only covers running now")] = False,
 ) -> ListPage[CoverOut]:
@@ -50,13 +51,13 @@ def create_cover(body: CoverIn, p: AdminDep, session: SessionDep, at: NowDep) ->
 
 
 @router.get("/covers/{cover_id}", response_model=CoverOut)
-def get_cover(cover_id: int, _: AdminDep, session: SessionDep, at: NowDep) -> CoverOut:
+def get_cover(cover_id: IdParam, _: AdminDep, session: SessionDep, at: NowDep) -> CoverOut:
     return service.describe_cover(service.get_cover(session, cover_id), at)
 
 
 @router.patch("/covers/{cover_id}", response_model=CoverOut)
 def update_cover(
-    cover_id: int, body: CoverPatch, p: AdminDep, session: SessionDep, at: NowDep
+    cover_id: IdParam, body: CoverPatch, p: AdminDep, session: SessionDep, at: NowDep
 ) -> CoverOut:
     """End a cover early by setting valid_until (to now, say), extend it, or re-narrow it."""
     cover = service.update_cover(session, service.get_cover(session, cover_id), body)
@@ -68,7 +69,7 @@ def update_cover(
 
 
 @router.delete("/covers/{cover_id}", status_code=204)
-def delete_cover(cover_id: int, p: AdminDep, session: SessionDep, at: NowDep) -> None:
+def delete_cover(cover_id: IdParam, p: AdminDep, session: SessionDep, at: NowDep) -> None:
     cover = service.get_cover(session, cover_id)
     detail = service.describe_cover(cover, at).model_dump(mode="json")
     service.delete_cover(session, cover)
@@ -90,13 +91,13 @@ def create_rule(body: AccessRuleIn, p: AdminDep, session: SessionDep) -> AccessR
 
 
 @router.get("/access-rules/{rule_id}", response_model=AccessRuleOut)
-def get_rule(rule_id: int, _: AdminDep, session: SessionDep) -> AccessRuleOut:
+def get_rule(rule_id: IdParam, _: AdminDep, session: SessionDep) -> AccessRuleOut:
     return AccessRuleOut.model_validate(service.get_rule(session, rule_id))
 
 
 @router.patch("/access-rules/{rule_id}", response_model=AccessRuleOut)
 def update_rule(
-    rule_id: int, body: AccessRulePatch, p: AdminDep, session: SessionDep
+    rule_id: IdParam, body: AccessRulePatch, p: AdminDep, session: SessionDep
 ) -> AccessRuleOut:
     rule = service.update_rule(session, service.get_rule(session, rule_id), body)
     out = AccessRuleOut.model_validate(rule)
@@ -107,7 +108,7 @@ def update_rule(
 
 
 @router.delete("/access-rules/{rule_id}", status_code=204)
-def delete_rule(rule_id: int, p: AdminDep, session: SessionDep) -> None:
+def delete_rule(rule_id: IdParam, p: AdminDep, session: SessionDep) -> None:
     rule = service.get_rule(session, rule_id)
     detail = AccessRuleOut.model_validate(rule).model_dump()
     service.delete_rule(session, rule)
@@ -118,11 +119,11 @@ def delete_rule(rule_id: int, p: AdminDep, session: SessionDep) -> None:
 def list_audit(
     _: AdminDep,
     session: SessionDep,
-    client_id: int | None = None,
-    actor_user_id: int | None = None,
-    action: str | None = None,
+    client_id: IdParam | None = None,
+    actor_user_id: IdParam | None = None,
+    action: Word | None = None,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    before: str | None = None,
+    before: Cursor | None = None,
 ) -> ListPage[AuditOut]:
     """Newest first."""
     page = service.list_audit(
@@ -140,13 +141,29 @@ class VerifyOut(BaseModel):
     rows: int
     intact: bool
     breaks: list[dict[str, object]]
+    #: Rows from before the chain was keyed; rows per key id that is not configured.
+    unkeyed: int
+    unchecked: dict[str, int]
+    #: Anchors in the anchor file (and the kept head, if given) the trail was checked against.
+    anchors: int
+    warnings: list[str]
 
 
 @router.get("/audit/verify", response_model=VerifyOut)
-def verify_audit(_: AdminDep, session: SessionDep) -> VerifyOut:
-    count, breaks = audit.verify(session)
+def verify_audit(
+    _: AdminDep,
+    session: SessionDep,
+    head: Annotated[Word | None, Query(description="A head kept from 'clienthub audit head' "
+                                      "(ID:HASH), to check the trail still has it")] = None,
+) -> VerifyOut:
+    kept = [parse_head(head)] if head is not None else []
+    verdict = audit.verify(session, heads=kept)
     return VerifyOut(
-        rows=count,
-        intact=not breaks,
-        breaks=[{"entry_id": b.entry_id, "problem": b.problem} for b in breaks],
+        rows=verdict.rows,
+        intact=verdict.intact,
+        breaks=[{"entry_id": b.entry_id, "problem": b.problem} for b in verdict.breaks],
+        unkeyed=verdict.unkeyed,
+        unchecked=verdict.unchecked,
+        anchors=verdict.anchors,
+        warnings=verdict.warnings,
     )

@@ -98,7 +98,8 @@ class AccessRule(Base):
 
 
 class AuditEntry(Base):
-    """One append-only audit row, chained to the previous one by SHA-256."""
+    """One append-only audit row, chained to the previous one by an HMAC-SHA256 under the
+    audit key ``key_id`` (rows written before the chain was keyed: plain SHA-256, no key)."""
 
     __tablename__ = "audit_entries"
 
@@ -114,14 +115,19 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class AuditHead(Base):
     """The newest audit row's hash. Locked on append, so concurrent writers cannot fork
-    the chain, and compared on verify, so that deleting the newest rows is caught too."""
+    the chain, and compared on verify, so that deleting the newest rows is caught too.
+
+    ``trail`` names this database's chain in the anchor file (random, set by the first
+    keyed append) and is sealed into every keyed row, so it cannot be swapped."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_entry_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+    trail: Mapped[str | None] = mapped_column(String(32), nullable=True)

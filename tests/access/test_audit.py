@@ -7,6 +7,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from hub.access import audit
+from hub.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _own_anchor_file(monkeypatch, tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    monkeypatch.setattr(audit, "get_settings", lambda: settings)
 
 
 def _fill(session, n=5):
@@ -28,8 +35,8 @@ def _drop_guards(session):
 
 def test_intact_chain_verifies(session):
     _fill(session)
-    count, breaks = audit.verify(session)
-    assert (count, breaks) == (5, [])
+    verdict = audit.verify(session)
+    assert (verdict.rows, verdict.breaks, verdict.anchors, verdict.warnings) == (5, [], 5, [])
 
 
 def test_the_database_refuses_update_and_delete(session):
@@ -46,7 +53,7 @@ def test_an_edited_middle_row_is_found(session):
     _drop_guards(session)
     session.execute(text("UPDATE audit_entries SET via = 'rule:99' WHERE id = 3"))
     session.commit()
-    _, breaks = audit.verify(session)
+    breaks = audit.verify(session).breaks
     assert [(b.entry_id, b.problem) for b in breaks] == [
         (3, "content was changed after it was written")]
 
@@ -56,7 +63,7 @@ def test_a_deleted_middle_row_is_found(session):
     _drop_guards(session)
     session.execute(text("DELETE FROM audit_entries WHERE id = 3"))
     session.commit()
-    _, breaks = audit.verify(session)
+    breaks = audit.verify(session).breaks
     assert {b.entry_id for b in breaks} == {4}
     assert any("missing" in b.problem for b in breaks)
 
@@ -66,8 +73,8 @@ def test_deleting_the_newest_rows_is_found_through_the_head(session):
     _drop_guards(session)
     session.execute(text("DELETE FROM audit_entries WHERE id >= 4"))
     session.commit()
-    _, breaks = audit.verify(session)
-    assert len(breaks) == 1 and "newest rows after 3" in breaks[0].problem
+    breaks = audit.verify(session).breaks
+    assert "newest rows after 3" in breaks[0].problem
 
 
 def test_concurrent_appends_keep_one_chain(session_factory):
@@ -90,4 +97,5 @@ def test_concurrent_appends_keep_one_chain(session_factory):
         t.join()
     assert errors == []
     with session_factory() as s:
-        assert audit.verify(s) == (40, [])
+        verdict = audit.verify(s)
+        assert (verdict.rows, verdict.breaks) == (40, [])
