@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import uvicorn
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 
-from api import errors
+from api import errors, transactions
 from api.routers import (
     access,
     accounts,
@@ -19,6 +23,7 @@ from api.routers import (
     timeline,
     users,
 )
+from api.transactions import MAX_REQUESTS
 from hub.db import make_engine, make_session_factory
 from hub.settings import Settings, get_settings
 
@@ -29,9 +34,29 @@ API_PREFIX = "/api/v1"
 PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def web_engine(url: str, max_requests: int = MAX_REQUESTS) -> Engine:
+    """An engine for the server: a connection for each request it serves at once, and a
+    few for what runs beside them (start-up, the docs)."""
+    return make_engine(url, pool_size=max_requests, max_overflow=4)
+
+
+def server_config(app: FastAPI, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """How ``clienthub serve`` runs ``app``: beyond ``limit_concurrency`` connections and
+    requests, new ones are answered 503 at once instead of queueing without bound."""
+    options.setdefault("limit_concurrency", 1024)
+    options.setdefault("backlog", 2048)
+    options.setdefault("timeout_keep_alive", 30)
+    return uvicorn.Config(app, host=host, port=port, **options)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None,
+               max_requests: int = MAX_REQUESTS) -> FastAPI:
+    """The API on ``engine`` (by default: a :func:`web_engine` on the configured database),
+    serving at most ``max_requests`` at once, and no more than its pool has connections."""
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.resolved_database_url)
+    engine = engine or web_engine(settings.resolved_database_url, max_requests)
+    if isinstance(engine.pool, QueuePool):
+        max_requests = max(1, min(max_requests, engine.pool.size()))
     app = FastAPI(
         title="Client Hub",
         version="0.1.0",
@@ -41,6 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.settings = settings
+    transactions.install(app, app.state.session_factory, max_requests)
     errors.install(app)
 
     @app.get("/healthz", include_in_schema=False)

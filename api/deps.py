@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from api.transactions import request_unit
 from hub.access.policy import Principal, require_admin
 from hub.db import utcnow
 from hub.errors import AuthenticationFailed
@@ -18,17 +18,10 @@ from hub.staff import service as staff
 _bearer = HTTPBearer(auto_error=False, description="A personal API token: clienthub tokens create")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns normally."""
-    session: Session = request.app.state.session_factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def get_session(request: Request) -> Session:
+    """The request's one session. It is committed before the answer is sent, when the
+    answer is a success, and rolled back otherwise (:mod:`api.transactions`)."""
+    return request_unit(request).session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -43,6 +36,7 @@ NowDep = Annotated[datetime, Depends(now)]
 
 
 def current_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -52,9 +46,7 @@ def current_principal(
             "token from 'clienthub tokens create EMAIL'"
         )
     user = staff.authenticate(session, credentials.credentials)
-    # Commit the last-used stamp now: on SQLite an open write would block the audit
-    # trail's own transaction later in the same request.
-    session.commit()
+    request_unit(request).identify(user.id)
     return Principal.of(user)
 
 

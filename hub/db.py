@@ -6,6 +6,9 @@ same comparisons work on SQLite (which has no time zone type) and on PostgreSQL.
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,8 +31,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from hub.errors import DatabaseBusy
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -67,13 +72,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: How long a write waits for the one before it (another process's too) before giving up.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine; ``kwargs`` go to SQLAlchemy (``pool_size`` for a server, for one)."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault("connect_args", {})
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS,
+                                  "factory": _SQLiteConnection, **kwargs["connect_args"]}
         engine = create_engine(url, **kwargs)
+        writer = _writer_lock(engine.url.database or "")
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            if isinstance(dbapi_conn, _SQLiteConnection):
+                dbapi_conn.writer = writer
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             # WAL lets the API read while a sync writes; it is a no-op for :memory:.
@@ -87,6 +102,132 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+# SQLite has one writer at a time. Left to itself, a writer that finds the database
+# taken polls with growing sleeps and, in WAL mode, a transaction that read first and
+# then wants to write after another has committed fails at once ("database is locked").
+# So every transaction that writes through a Session first takes this process's lock
+# for the file (waiters queue on it and wake the moment it is free), then BEGIN
+# IMMEDIATE: the write lock before anything is read. Other processes (a sync worker, the
+# CLI) meet it as SQLite's own lock, waited out by the busy timeout.
+
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(database: str) -> threading.Lock:
+    if database in ("", ":memory:"):
+        return threading.Lock()  # a database of the connection's own
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(os.path.abspath(database), threading.Lock())
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """The driver's connection, letting go of the writer lock when its transaction ends."""
+
+    writer: threading.Lock | None = None
+    holds_writer = False
+
+    def begin_writing(self) -> None:
+        if self.writer is None or self.holds_writer or self.in_transaction:
+            return
+        if not self.writer.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise DatabaseBusy(
+                "the database is busy with other changes; nothing was saved, try again in a "
+                "moment")
+        self.holds_writer = True
+        try:
+            self.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._let_go()
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._let_go()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._let_go()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        if self.holds_writer and self.writer is not None:
+            self.holds_writer = False
+            self.writer.release()
+
+
+def begin_writing(session: Session) -> None:
+    """Make the session's transaction a writing one now, before it reads what it will
+    write from: on SQLite the process's writer lock and BEGIN IMMEDIATE (unless it has
+    written already); nothing on PostgreSQL, where rows lock as they are written."""
+    _begin_immediate(session.connection())
+
+
+def _begin_immediate(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if isinstance(raw, _SQLiteConnection):
+        raw.begin_writing()
+
+
+#: ``session.info`` flag: each transaction of the session takes the write turn first.
+WRITE_TURN = "clienthub.write_turn"
+#: The PostgreSQL advisory lock that the write turn is ("CHub" in hex).
+_WRITE_TURN_LOCK = 0x43487562
+
+
+@event.listens_for(Session, "after_begin")
+def _take_write_turn(session: Session, _transaction: Any, conn: Connection) -> None:
+    """A session flagged :data:`WRITE_TURN` (a request that writes) takes the database's
+    write turn before it reads anything, so that its checks and the writes that follow
+    them (the next customer number, a name still free) never interleave with another's:
+    on SQLite the writer lock, on PostgreSQL a transaction advisory lock that every such
+    session takes, released by its commit or rollback."""
+    if not session.info.get(WRITE_TURN):
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_TURN_LOCK})")
+    else:
+        _begin_immediate(conn)
+
+
+_WROTE = "clienthub.wrote"
+
+
+def has_written(session: Session) -> bool:
+    """Has the session's open transaction changed anything (or is it about to)?"""
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+@event.listens_for(Session, "before_flush")
+def _writing_flush(session: Session, _context: Any, _instances: Any) -> None:
+    session.info[_WROTE] = True
+    begin_writing(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _writing_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+        begin_writing(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _wrote_nothing_yet(session: Session) -> None:
+    session.info.pop(_WROTE, None)
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:

@@ -11,7 +11,8 @@
     │   └── InvalidBusinessId   a Finnish business ID (Y-tunnus) fails its checksum
     ├── Conflict                a unique value is already taken, or the state forbids it
     ├── SourceFailed            a drive or mail server refused or failed a change
-    └── DatabaseOutOfDate       the schema is behind the code; run ``clienthub migrate``
+    ├── DatabaseOutOfDate       the schema is behind the code; run ``clienthub migrate``
+    └── DatabaseBusy            a change waited too long for others, or could not be stored
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class InvalidBusinessId(InvalidInput):
 class Conflict(ClientHubError):
     status_code = 409
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field  # the input that collides, when one does
+
 
 class SourceFailed(ClientHubError):
     """The message is the source's own advice (a lock to wait out, a quota to raise)."""
@@ -71,4 +76,10 @@ class SourceFailed(ClientHubError):
 
 
 class DatabaseOutOfDate(ClientHubError):
+    status_code = 503
+
+
+class DatabaseBusy(ClientHubError):
+    """Nothing was stored; the same request may simply be sent again."""
+
     status_code = 503

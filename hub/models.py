@@ -16,6 +16,7 @@ from hub.clients.models import (
 from hub.db import Base
 from hub.drive.models import ClientRoot, DriveFolder
 from hub.folders.models import FolderAction, FolderSettings, GroupFolderTemplate
+from hub.idempotency.models import RequestKey
 from hub.mail.models import (
     MailCopy,
     MailInbound,
@@ -57,6 +58,7 @@ __all__ = [
     "MailThreadKey",
     "Mention",
     "MessageClientLink",
+    "RequestKey",
     "Responsibility",
     "Role",
     "SourceRecord",
