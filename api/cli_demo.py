@@ -74,8 +74,9 @@ def demo(
 
 
 def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:
-    """Each colleague's demo mailbox as an archive account, imported like any other."""
-    from hub import demo_mail
+    """Each colleague's demo mailbox as an archive account the admin grants them,
+    imported like any other."""
+    from hub import demo, demo_mail
     from hub.access.policy import Principal
     from hub.accounts.schemas import AccountIn
     from hub.accounts.service import create_account
@@ -87,10 +88,12 @@ def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:
     paths = demo_mail.write_mailboxes(data_dir / "mail", utcnow())
     accounts = {}
     with unit_of_work(factory) as session:
+        admin = Principal.of(find_user_by_email(session, demo.STAFF[0][0]))
         for owner, path in paths.items():
             user = find_user_by_email(session, owner)
-            account = create_account(session, Principal(user.id), AccountIn(
-                kind="mail_archive", name=path.name, settings={"path": str(path.resolve())}))
+            account = create_account(session, admin, AccountIn(
+                kind="mail_archive", name=path.name, owner_user_id=user.id,
+                settings={"path": str(path.resolve())}))
             accounts[owner] = (account.id, user.id)
     items = sum(run.items for account_id, _ in accounts.values()
                 for run in sync_account(factory, account_id))
@@ -99,7 +102,8 @@ def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:
         message = session.scalar(select(MailMessage).where(
             MailMessage.message_key == f"{key}@demo.{demo_mail.FIRM}"))
         if message is not None:
-            set_private(session, Principal(accounts[owner][1]), message.thread_id, True, [])
+            set_private(session, Principal(accounts[owner][1]), message.thread_id, True, [],
+                        utcnow())
     return items
 
 
@@ -140,7 +144,7 @@ def _demo_drive(factory: sessionmaker[Session], data_dir: Path,
         year = planning_year(firm_today(), folder_settings(session).year_lead_days)
         demo_drive.write_drive(root, list(facts.values()), now, year)
         admin = find_user_by_email(session, demo.STAFF[0][0])
-        account_id = create_account(session, Principal(admin.id), AccountIn(
+        account_id = create_account(session, Principal.of(admin), AccountIn(
             kind="local", name="Yhteinen asiakaskansio", settings={"path": str(root.resolve())},
         )).id
     files = sum(run.items for run in sync_account(factory, account_id))

@@ -755,6 +755,10 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # The trees lie in temporary folders and the WebDAV peer listens on loopback: the
+    # hub's account policy allows both, for this process and the runs it starts.
+    os.environ.setdefault("CLIENTHUB_SERVER_ROOTS", tempfile.gettempdir())
+    os.environ.setdefault("CLIENTHUB_OUTBOUND_ALLOW", "127.0.0.1")
     sys.path.insert(0, str(ROOT))
     byte_compile()
     items = 10_000 if args.quick else args.items

@@ -693,6 +693,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # A plain kill still stops Dovecot and removes the temp dirs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Dovecot listens on loopback, where the hub's accounts connect only when allowed.
+    os.environ.setdefault("CLIENTHUB_OUTBOUND_ALLOW", "127.0.0.1")
     sys.path.insert(0, str(ROOT))
     from tests.peers.dovecot import dovecot_server
 

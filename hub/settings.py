@@ -7,19 +7,32 @@ missing or left at a known default, because tokens and (later) account secrets d
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hub.errors import ConfigurationError
 
 DEVELOPMENT_SECRET = "development-only-secret-key"  # noqa: S105 - a marker, refused in production
 _KNOWN_WEAK = {"", DEVELOPMENT_SECRET, "changeme", "secret", "change-me"}
+#: What the test environment may reach without CLIENTHUB_OUTBOUND_ALLOW: its own peers.
+TEST_OUTBOUND = ["127.0.0.0/8", "::1/128"]
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)"
+                        r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+
+
+def _listed(value: object, separator: str) -> object:
+    """A list setting given as one string in the environment: split, blanks dropped."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(separator) if part.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -33,10 +46,20 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     #: "id=base64key,..." - the first encrypts, all decrypt; empty: derived from secret_key.
     encryption_keys: SecretStr = SecretStr("")
+    #: The append-only file the audit trail's head is written to after every commit, out
+    #: of the database's reach; unset: audit-anchors.log in the data dir.
+    audit_anchor_path: Path | None = None
     #: A password for 'clienthub accounts add', so that it need not be typed (never argv).
     account_secret: SecretStr | None = None
     time_zone: str = "Europe/Helsinki"
     language: Literal["fi", "en"] = "fi"
+    #: Folders on the server under which an admin may point archive and local accounts
+    #: (``os.pathsep``-separated); unset: the data dir. Paths are resolved first.
+    server_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    #: Hosts and networks (``10.1.2.3``, ``10.0.0.0/8``, ``imap.firm.internal``, comma
+    #: separated) that accounts may connect to although they are not public addresses;
+    #: unset: none, except loopback in the ``test`` environment.
+    outbound_allow: Annotated[list[str] | None, NoDecode] = None
     #: The firm's own mail domains; mail between them only is internal.
     firm_domains: list[str] = Field(default_factory=list)
     #: The Celery broker (``redis://host:6379/0``) for workers on other machines; unset,
@@ -62,6 +85,30 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
+    @field_validator("server_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        return _listed(value, os.pathsep)
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _split_allow(cls, value: object) -> object:
+        return _listed(value, ",")
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _known_hosts(cls, value: list[str] | None) -> list[str] | None:
+        for entry in value or []:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if not _HOST_NAME.match(entry.lower().rstrip(".")):
+                    raise ValueError(
+                        f"CLIENTHUB_OUTBOUND_ALLOW: {entry!r} is neither an address, a network "
+                        "(10.0.0.0/8) nor a host name; list them separated by commas"
+                    ) from None
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and (
@@ -84,6 +131,22 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'clienthub.sqlite3').resolve()}"
+
+    @property
+    def allowed_server_roots(self) -> list[Path]:
+        """The server roots as they resolve now (a root may itself be a symlink)."""
+        return [root.resolve() for root in (self.server_roots or [self.data_dir])]
+
+    @property
+    def outbound_exceptions(self) -> list[str]:
+        """CLIENTHUB_OUTBOUND_ALLOW's entries; unset, loopback in the test environment."""
+        if self.outbound_allow is None:
+            return list(TEST_OUTBOUND) if self.environment == "test" else []
+        return list(self.outbound_allow)
+
+    @property
+    def resolved_audit_anchor_path(self) -> Path:
+        return (self.audit_anchor_path or self.data_dir / "audit-anchors.log").resolve()
 
 
 @lru_cache(maxsize=1)

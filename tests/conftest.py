@@ -3,6 +3,11 @@
 Each test gets a database of its own, copied from a template that was migrated once per
 session (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL), so tests can
 commit freely - as the audit trail does - without seeing each other.
+
+The suite runs as the ``test`` environment, whose accounts may reach loopback (the peers
+listen there), with pytest's temporary folder as the one server root archives and local
+drives may lie under. A command the tests start as a process of its own is given what it
+needs in its own environment.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub import schema
 from hub.db import make_engine, make_session_factory
+from hub.settings import get_settings
 from tests.peers.postgres import PeerMissing, postgres_server
 from tests.peers.webdav import WebDavPeer, rclone_server, wsgidav_server
 
@@ -33,6 +39,16 @@ def peer_missing(why: str) -> None:
     if IN_CI:
         pytest.fail(f"required test peer missing under CI: {why}", pytrace=False)
     pytest.skip(f"test peer missing: {why}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CLIENTHUB_ENVIRONMENT", "test")
+        patch.setenv("CLIENTHUB_SERVER_ROOTS", str(tmp_path_factory.getbasetemp()))
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module", params=["rclone", "wsgidav"])

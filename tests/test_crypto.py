@@ -17,6 +17,9 @@ from hub.errors import ConfigurationError
 from hub.settings import Settings
 from tests import factories as f
 
+#: An IMAP host the outbound policy lets through: a public address (nothing connects here).
+PUBLIC = "195.197.54.100"
+
 
 def _ring(spec: str) -> Keyring:
     return Keyring.from_settings(Settings(_env_file=None, encryption_keys=spec))
@@ -35,7 +38,7 @@ def test_rotation_keeps_old_keys_readable(session):
     old, new = generate_key(), generate_key()
     owner = f.user(session)
     account = service.create_account(session, Principal(owner.id), AccountIn(
-        kind="imap", name="m", settings={"host": "h", "username": "u"}))
+        kind="imap", name="m", settings={"host": PUBLIC, "username": "u"}))
     service.set_secret(account, "pw", _ring(f"k1={old}"))
     session.flush()
     done, total = service.rotate_keys(session, _ring(f"k2={new},k1={old}"))
@@ -61,7 +64,7 @@ def test_secrets_never_reach_api_or_logs(api, session, caplog):
     with caplog.at_level(logging.DEBUG):
         created = api.post("/api/v1/accounts", headers=headers, json={
             "kind": "imap", "name": "Työposti", "secret": "Sal41n3n-€",
-            "settings": {"host": "imap.example.fi", "username": "u"}})
+            "settings": {"host": PUBLIC, "username": "u"}})
         listed = api.get("/api/v1/accounts", headers=headers)
     assert created.status_code == 201 and created.json()["has_secret"] is True
     assert "Sal41n3n" not in created.text + listed.text + caplog.text

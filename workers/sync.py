@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import hub.models  # noqa: F401 - every table: a sync writes rows that refer to any of them
 from hub.accounts.models import Account
 from hub.accounts.secrets import reveal_secret
+from hub.accounts.targets import connect_settings
 from hub.errors import InvalidInput, NotFound
 from hub.settings import get_settings
 from hub.sync.models import SyncRun
@@ -33,7 +34,10 @@ MAIL_KINDS = ("mail_archive", "imap")
 
 
 def connector_for(account: Account, secret: str | None) -> Connector:
-    settings: dict[str, Any] = dict(account.settings or {})
+    """The account's connector, built from its settings as the firm's policy allows them
+    now (a server path under CLIENTHUB_SERVER_ROOTS, a host CLIENTHUB_OUTBOUND_ALLOW
+    lets through): refused, it raises InvalidInput naming the setting."""
+    settings: dict[str, Any] = connect_settings(account.kind, account.settings or {})
     if account.kind == "mail_archive":
         from connectors.mail_archive import MailArchiveConnector
 

@@ -8,11 +8,10 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import PrincipalDep, SessionDep
-from hub.access import audit
 from hub.accounts import service
 from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
 from hub.mail.filing import queued
-from hub.schemas import Instant, ListPage, Out
+from hub.schemas import IdParam, Instant, ListPage, Out
 from hub.sync.models import SyncLease, SyncRun
 
 router = APIRouter(tags=["accounts and sync"])
@@ -27,32 +26,32 @@ def list_accounts(principal: PrincipalDep, session: SessionDep) -> ListPage[Acco
 
 @router.post("/accounts", response_model=AccountOut, status_code=201)
 def create_account(body: AccountIn, principal: PrincipalDep, session: SessionDep) -> AccountOut:
-    account = service.create_account(session, principal, body)
-    audit.record(session, actor_user_id=principal.user_id, action="account.create",
-                 detail={"account_id": account.id, "kind": account.kind})
-    return service.describe(account)
+    """Add a mailbox or drive, yours (admins: anyone's). Only an admin adds a
+    ``mail_archive`` or ``local`` account (a path on the server, under
+    CLIENTHUB_SERVER_ROOTS); an ``imap`` or ``webdav`` host must be a public address unless
+    CLIENTHUB_OUTBOUND_ALLOW lists it."""
+    return service.describe(service.create_account(session, principal, body))
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)
-def get_account(account_id: int, principal: PrincipalDep, session: SessionDep) -> AccountOut:
+def get_account(account_id: IdParam, principal: PrincipalDep, session: SessionDep) -> AccountOut:
     return service.describe(service.get_account(session, principal, account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
-def update_account(account_id: int, body: AccountPatch, principal: PrincipalDep,
+def update_account(account_id: IdParam, body: AccountPatch, principal: PrincipalDep,
                    session: SessionDep) -> AccountOut:
+    """Change an account; a ``mail_archive`` or ``local`` account's path only an admin
+    changes."""
     account = service.update_account(
         session, principal, service.get_account(session, principal, account_id), body)
-    audit.record(session, actor_user_id=principal.user_id, action="account.update",
-                 detail={"account_id": account.id, "fields": sorted(body.model_fields_set)})
     return service.describe(account)
 
 
 @router.delete("/accounts/{account_id}", status_code=204)
-def delete_account(account_id: int, principal: PrincipalDep, session: SessionDep) -> None:
-    service.delete_account(session, service.get_account(session, principal, account_id))
-    audit.record(session, actor_user_id=principal.user_id, action="account.delete",
-                 detail={"account_id": account_id})
+def delete_account(account_id: IdParam, principal: PrincipalDep, session: SessionDep) -> None:
+    service.delete_account(session, principal,
+                           service.get_account(session, principal, account_id))
 
 
 class StreamStatus(Out):

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr
 
-from hub.schemas import In, Instant, Out
+from hub.schemas import Id, In, Instant, Out, Text
 
 Kind = Literal["imap", "mail_archive", "local", "webdav"]
 Share = Literal["full", "subject", "metadata"]
+#: NFC as the PRECIS OpaqueString profile has it, so the same password typed anywhere matches.
+Secret = Annotated[SecretStr, Text(4096)]
 
 
 class AccountIn(In):
     kind: Kind
-    name: str = Field(min_length=1, max_length=200)
-    owner_user_id: int | None = Field(
+    name: Annotated[str, Text(200, min_length=1)]
+    owner_user_id: Id | None = Field(
         default=None, description="Admins may add an account for a colleague; default: you"
     )
     settings: dict[str, Any] = Field(
@@ -23,16 +25,18 @@ class AccountIn(In):
         description="imap: host, port, security (tls|starttls|plain), username, folders, "
         "size_limit, since (YYYY-MM-DD); mail_archive: path; local: path, clients_path; "
         "webdav: url, username, root, clients_path (clients_path: the folder holding the "
-        "client folders, default the top level)",
+        "client folders, default the top level). mail_archive and local accounts are an "
+        "admin's to add, with a path under CLIENTHUB_SERVER_ROOTS; imap and webdav hosts "
+        "must be public addresses unless CLIENTHUB_OUTBOUND_ALLOW lists them",
     )
-    secret: SecretStr | None = None
+    secret: Secret | None = None
     share_level: Share = "full"
 
 
 class AccountPatch(In):
-    name: str | None = None
+    name: Annotated[str, Text(200, min_length=1)] | None = None
     settings: dict[str, Any] | None = None
-    secret: SecretStr | None = None
+    secret: Secret | None = None
     share_level: Share | None = None
     enabled: bool | None = None
 

@@ -1,16 +1,26 @@
-"""Accounts: created by their owner (or an admin), secrets encrypted before they are stored."""
+"""Accounts: created by their owner (or an admin), secrets encrypted before they are stored.
+
+What an account may point at is :mod:`hub.accounts.targets`'s to say. An account that
+reads a path on the server (``mail_archive``, ``local``) is an admin's grant: only an
+admin (or the command line, run on the server) adds one or changes its path, for
+whichever owner they name, and the audit trail records who granted which path to whom.
+Every change to an account is recorded in the same transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.access import audit
 from hub.access.policy import Principal
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
 from hub.accounts.secrets import reveal_secret, set_secret
+from hub.accounts.targets import SERVER_PATH_KINDS, checked_settings
 from hub.crypto import Keyring
 from hub.drive.roots import DRIVE_KINDS, account_changed
 from hub.errors import InvalidInput, NotFound, PermissionDenied
@@ -29,19 +39,52 @@ def _validate(kind: str, settings: dict[str, object]) -> None:
                            field=f"settings.{missing[0]}")
 
 
-def create_account(session: Session, principal: Principal, data: AccountIn) -> Account:
-    owner = data.owner_user_id or principal.user_id
-    if owner != principal.user_id and not principal.is_admin:
+def _grants_server_paths(principal: Principal | None) -> bool:
+    """An admin, or the command line (``None``): whoever runs it has the server."""
+    return principal is None or (principal.is_admin and principal.is_active)
+
+
+def _server_path_refused(kind: str, what: str) -> PermissionDenied:
+    return PermissionDenied(
+        f"only an admin may {what} a {kind} account: Client Hub reads it on the server with "
+        "its own rights, so an admin grants it (and names its owner); ask an admin")
+
+
+def _target(account: Account) -> dict[str, object]:
+    """What the audit trail keeps of where an account points."""
+    keep = {"mail_archive": ("path",), "local": ("path",), "imap": ("host", "port"),
+            "webdav": ("url",)}.get(account.kind, ())
+    return {k: account.settings[k] for k in keep if k in account.settings}
+
+
+def _actor(principal: Principal | None) -> dict[str, object]:
+    return {} if principal is not None else {"via": "command line"}
+
+
+def create_account(session: Session, principal: Principal | None, data: AccountIn) -> Account:
+    """``principal`` None is the command line on the server, which acts as an admin does
+    and must name the owner."""
+    owner = data.owner_user_id or (principal.user_id if principal is not None else None)
+    if owner is None:
+        raise InvalidInput("name the account's owner", field="owner_user_id")
+    if principal is not None and owner != principal.user_id and not principal.is_admin:
         raise PermissionDenied("only an admin may add an account for a colleague")
+    if data.kind in SERVER_PATH_KINDS and not _grants_server_paths(principal):
+        raise _server_path_refused(data.kind, "add")
     if session.get(User, owner) is None:
         raise InvalidInput(f"no user with id {owner}", field="owner_user_id")
     _validate(data.kind, data.settings)
     account = Account(owner_user_id=owner, kind=data.kind, name=data.name,
-                      settings=dict(data.settings), share_level=data.share_level)
+                      settings=checked_settings(data.kind, data.settings),
+                      share_level=data.share_level)
     session.add(account)
     session.flush()  # the id is the secret's associated data
     set_secret(account, data.secret.get_secret_value() if data.secret else None)
     session.flush()
+    audit.record(session, actor_user_id=principal.user_id if principal else None,
+                 action="account.create",
+                 detail={"account_id": account.id, "kind": account.kind, "owner_user_id": owner,
+                         **_target(account), **_actor(principal)})
     return account
 
 
@@ -66,8 +109,11 @@ def update_account(session: Session, principal: Principal, account: Account,
     if "name" in fields and patch.name:
         account.name = patch.name
     if "settings" in fields and patch.settings is not None:
+        if (account.kind in SERVER_PATH_KINDS and not _grants_server_paths(principal)
+                and not _same_path(patch.settings.get("path"), account.settings.get("path"))):
+            raise _server_path_refused(account.kind, "change the path of")
         _validate(account.kind, patch.settings)
-        account.settings = dict(patch.settings)
+        account.settings = checked_settings(account.kind, patch.settings)
     if "secret" in fields:
         set_secret(account, patch.secret.get_secret_value() if patch.secret else None)
     if "share_level" in fields and patch.share_level:
@@ -84,12 +130,30 @@ def update_account(session: Session, principal: Principal, account: Account,
         account_changed(session, account)
     elif "share_level" in fields and patch.share_level:
         reshare(session, account)
+    changed = _target(account) if "settings" in fields else {}
+    audit.record(session, actor_user_id=principal.user_id, action="account.update",
+                 detail={"account_id": account.id, "fields": sorted(fields), **changed})
     return account
 
 
-def delete_account(session: Session, account: Account) -> None:
+def _same_path(given: object, stored: object) -> bool:
+    """Does ``given`` name the stored path (spelled alike, or resolving alike)?"""
+    if not isinstance(given, str) or not isinstance(stored, str):
+        return False
+    if given == stored:
+        return True
+    try:
+        return Path(given).is_absolute() and Path(given).resolve() == Path(stored).resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def delete_account(session: Session, principal: Principal, account: Account) -> None:
+    account_id = account.id
     session.delete(account)
     session.flush()
+    audit.record(session, actor_user_id=principal.user_id, action="account.delete",
+                 detail={"account_id": account_id})
 
 
 def describe(account: Account) -> AccountOut:

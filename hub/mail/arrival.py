@@ -7,6 +7,11 @@ message keeps the bytes of its first full copy; a later copy's bytes are dropped
 for a full copy of a message first seen headers-only, whose bytes then replace the
 headers.
 
+A copy's owner sees the message in full, so a copy joins a stored message only when it
+holds the same mail (:func:`holds_same_mail`): a Message-ID is no secret, and mail that
+merely carries one must not open a colleague's message to whoever imports it. A copy
+that does not is a message of its own, keyed by its bytes, in the same thread.
+
 :func:`file_one` is the reference the set-based path (:mod:`hub.mail.bulk`) must equal.
 """
 
@@ -29,9 +34,10 @@ from hub.mail.fields import (
     unique_people,
 )
 from hub.mail.matching import Directory, match, sync_entries
-from hub.mail.models import MailCopy, MailMessage, MailParticipant
+from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailRaw
 from hub.mail.threading import find_or_create_thread
 from hub.sync.records import Record
+from hub.timeutil import aware_time
 
 
 @dataclass(slots=True, eq=False)
@@ -44,10 +50,12 @@ class Arrival:
     headers_only: bool
     #: Bytes of this copy that filing found to be a duplicate: deleted with the batch.
     dropped: list[int] = field(default_factory=list)
+    #: Set when the copy's Message-ID names other mail: the copy's own key, its bytes'.
+    own_key: str | None = None
 
     @property
     def key(self) -> str:
-        return message_key(self.parsed, self.sha256)
+        return self.own_key or message_key(self.parsed, self.sha256)
 
     @property
     def folder(self) -> str:
@@ -69,6 +77,10 @@ def file_one(session: Session, account: Account, arrival: Arrival, directory: Di
     copy = None if record.target_id is None else session.scalar(
         select(MailCopy).where(MailCopy.source_record_id == record.id))
     message = session.scalar(select(MailMessage).where(MailMessage.message_key == arrival.key))
+    if message is not None and not holds_same_mail(session, message, arrival):
+        arrival.own_key = f"sha256:{arrival.sha256}"
+        message = session.scalar(
+            select(MailMessage).where(MailMessage.message_key == arrival.key))
     created = message is None
     if message is None:
         message = _create(session, arrival)
@@ -96,11 +108,54 @@ def file_one(session: Session, account: Account, arrival: Arrival, directory: Di
         sync_entries(session, message)
 
 
+def holds_same_mail(session: Session, message: MailMessage, arrival: Arrival) -> bool:
+    """Does the copy hold the stored message's mail? The same bytes; or the same sender,
+    subject and Date and - when both hold a body - the same attachments and text (see
+    :func:`_same_text`: a footer or banner added on the way is let through). A copy of
+    headers only joins no message that has its body: it would open the body to the
+    copy's owner."""
+    if session.scalar(select(MailRaw.sha256).where(
+            MailRaw.id == message.raw_id)) == arrival.sha256:
+        return True
+    parsed = arrival.parsed
+    if parsed.get("failed") or message.parse_failed:
+        return False
+    columns = message_columns(parsed)
+    if (columns["sender_address"].lower() != message.sender_address.lower()
+            or columns["subject"] != message.subject
+            or aware_time(parsed.get("date")) != message.sent_at):
+        return False
+    if arrival.headers_only or message.headers_only:
+        return message.headers_only  # a full copy fills a message of headers only
+    return (_same_text(columns["text"] or columns["html"], message.text or message.html)
+            and _files(columns["attachments"]) == _files(message.attachments))
+
+
+def _same_text(copy: str, stored: str) -> bool:
+    """The same text, but for a footer or banner one side has: the copy may hold more
+    than the stored message (it opens nothing its owner lacks), but less only by a part
+    smaller than what it holds - a greeting is no key to a body."""
+    copy, stored = " ".join(copy.split()), " ".join(stored.split())
+    if copy == stored:
+        return True
+    if stored and (copy.startswith(stored) or copy.endswith(stored)):
+        return True
+    return (bool(copy) and 2 * len(copy) >= len(stored)
+            and (stored.startswith(copy) or stored.endswith(copy)))
+
+
+def _files(attachments: list[dict[str, Any]] | None) -> list[tuple[object, object]]:
+    return sorted(((a.get("filename"), a.get("size")) for a in attachments or []), key=str)
+
+
 def _create(session: Session, arrival: Arrival) -> MailMessage:
     parsed = arrival.parsed
     people = unique_people(parsed)
+    # A copy keyed by its bytes still belongs with the mail its Message-ID names.
+    named = message_key(parsed, arrival.sha256)
     thread = find_or_create_thread(
-        session, keys=[arrival.key, *references(parsed)], subject=parsed.get("subject") or "",
+        session, keys=list(dict.fromkeys([arrival.key, named, *references(parsed)])),
+        subject=parsed.get("subject") or "",
         participants={a for _, a, _ in people}, sent_at=arrival.sent_at)
     message = MailMessage(message_key=arrival.key, thread_id=thread.id,
                           sent_at=arrival.sent_at, headers_only=arrival.headers_only,

@@ -34,6 +34,7 @@ def test_drive_accounts_are_added_and_synced(session, database_url, tmp_path, ow
     session.commit()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
     env |= {"CLIENTHUB_DATABASE_URL": database_url, "CLIENTHUB_DATA_DIR": str(tmp_path),
+            "CLIENTHUB_ENVIRONMENT": "test",  # the WebDAV peer listens on loopback
             "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
 
     added = _cli(["accounts", "add", "local", "--owner", owner.email, "--path", str(local)],

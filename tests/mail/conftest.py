@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from hub.access.policy import Principal
 from hub.accounts.schemas import AccountIn
 from hub.accounts.service import create_account
 
@@ -53,16 +52,17 @@ def mail(key: str, sender: str, to: list[str], subject: str, text: str, *, cc=()
 
 @pytest.fixture
 def mbox_account(session, tmp_path):
-    """Makes an archive account for a user from a list of raw messages."""
+    """Makes an archive account for a user from a list of raw messages (granted as an
+    admin grants one: from the command line, naming its owner)."""
     def make(user, messages: list[bytes], name: str = "box", share_level: str = "full"):
         path: Path = tmp_path / f"{name}-{user.id}.mbox"
         box = mailbox.mbox(path)
         for raw in messages:
             box.add(raw)
         box.close()
-        account = create_account(session, Principal(user.id), AccountIn(
-            kind="mail_archive", name=name, settings={"path": str(path)},
-            share_level=share_level))
+        account = create_account(session, None, AccountIn(
+            kind="mail_archive", name=name, owner_user_id=user.id,
+            settings={"path": str(path)}, share_level=share_level))
         session.commit()
         return account
 

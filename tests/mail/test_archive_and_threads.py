@@ -6,7 +6,6 @@ import mailbox
 
 from sqlalchemy import func, select
 
-from hub.access.policy import Principal
 from hub.accounts.schemas import AccountIn
 from hub.accounts.service import create_account
 from hub.mail.models import MailMessage, MailRaw, MailThread
@@ -36,8 +35,8 @@ HOSTILE = {
 
 
 def _archive(session, user, path, name="archive"):
-    account = create_account(session, Principal(user.id), AccountIn(
-        kind="mail_archive", name=name, settings={"path": str(path)}))
+    account = create_account(session, None, AccountIn(
+        kind="mail_archive", name=name, owner_user_id=user.id, settings={"path": str(path)}))
     session.commit()
     return account
 

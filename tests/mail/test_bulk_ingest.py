@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.mail.parse import parse_to_dict
-from hub.access.policy import Principal
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn
 from hub.accounts.service import create_account
@@ -85,8 +84,8 @@ def _sync(factory: sessionmaker[Session], tmp: Path, one_by_one: bool) -> None:
             for raw in raws:
                 box.add(raw)
             box.close()
-            accounts.append(create_account(session, Principal(who.id), AccountIn(
-                kind="mail_archive", name=name, settings={"path": str(path)},
+            accounts.append(create_account(session, None, AccountIn(
+                kind="mail_archive", name=name, owner_user_id=who.id, settings={"path": str(path)},
                 share_level="subject" if name == "b" else "full")))
         session.commit()
         jobs = [(a.id, connector_for(a, None)) for a in accounts]

@@ -130,7 +130,6 @@ def test_parse_workers_file_what_parsing_here_files(database_url, second_databas
     messages, threads and texts (Finnish and hostile mail included)."""
     import mailbox
 
-    from hub.access.policy import Principal
     from hub.accounts.schemas import AccountIn
     from hub.accounts.service import create_account
     from hub.db import make_engine, make_session_factory
@@ -150,8 +149,9 @@ def test_parse_workers_file_what_parsing_here_files(database_url, second_databas
             factory = make_session_factory(engine)
             with factory() as session:
                 owner = f.user(session)
-                account = create_account(session, Principal(owner.id), AccountIn(
-                    kind="mail_archive", name="box", settings={"path": str(path)}))
+                account = create_account(session, None, AccountIn(
+                    kind="mail_archive", name="box", owner_user_id=owner.id,
+                    settings={"path": str(path)}))
                 session.commit()
                 _fetch(factory, account)
             filing = Filing(factory, parse_to_dict, batch_size=8, workers=workers, pool_from=1)

@@ -99,6 +99,7 @@ def test_cli_adds_an_imap_account_and_syncs_it(session, database_url, tmp_path,
     session.commit()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
     env |= {"CLIENTHUB_DATABASE_URL": database_url, "CLIENTHUB_DATA_DIR": str(tmp_path),
+            "CLIENTHUB_ENVIRONMENT": "test",  # Dovecot listens on loopback
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "COLUMNS": "200"}
     cli = [sys.executable, "-m", "api.cli"]
     no_secret = subprocess.run(

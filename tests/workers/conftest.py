@@ -65,6 +65,7 @@ def celery_worker(database_url: str, redis_url: str, tmp_path: Path) -> Iterator
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
     env.update(CLIENTHUB_DATABASE_URL=database_url, CLIENTHUB_BROKER_URL=redis_url,
                CLIENTHUB_ENVIRONMENT="test", CLIENTHUB_DATA_DIR=str(tmp_path / "var"),
+               CLIENTHUB_SERVER_ROOTS=str(tmp_path),  # the tests' drives lie there
                PYTHONPATH=str(ROOT))
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log = tmp_path / "worker.log"
