@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from hub.errors import AuthenticationFailed, ClientHubError, InvalidInput
+from hub.errors import AuthenticationFailed, ClientHubError, Conflict, InvalidInput
 
 
 def _body(message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -20,22 +20,48 @@ def _body(message: str, field: str | None = None, **extra: Any) -> dict[str, Any
     return {"error": error}
 
 
+_SOURCES = ("body", "query", "path")
+
+
+def _problem(err: Any, body: Any) -> dict[str, Any]:
+    """One validation error as ``{"field", "message"}``; the field is the dotted path inside
+    its source (``contacts.0.emails.1``, ``limit``), or ``body`` for the body as a whole."""
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") == "json_invalid":
+        # FastAPI puts the decoder's character offset where a field belongs.
+        position = loc[-1] if loc and isinstance(loc[-1], int) else 0
+        return {"field": "body", "message": _not_json(body, position, err.get("ctx") or {})}
+    inside = loc[1:] if loc and loc[0] in _SOURCES else loc
+    field = ".".join(str(p) for p in inside) or (loc[0] if loc == ("body",) else None)
+    if field == "body" and err.get("type") == "missing":
+        return {"field": field, "message": "the request needs a JSON body; see /docs for it"}
+    return {"field": field, "message": err.get("msg", "")}
+
+
+def _not_json(document: Any, position: int, ctx: dict[str, Any]) -> str:
+    text = document if isinstance(document, str) else ""
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    reason = str(ctx.get("error", "")).strip()
+    said = f": {reason[:1].lower()}{reason[1:]}" if reason else ""
+    return (f"the request body is not valid JSON (line {line} column {column}){said}; "
+            "send one JSON object, with names and texts in double quotes")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ClientHubError)
     async def _domain(_: Request, exc: ClientHubError) -> JSONResponse:
-        field = exc.field if isinstance(exc, InvalidInput) else None
+        field = exc.field if isinstance(exc, InvalidInput | Conflict) else None
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
         return JSONResponse(_body(exc.message, field), exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-            problems.append({"field": ".".join(loc) or None, "message": err.get("msg", "")})
+        problems = [_problem(err, exc.body) for err in exc.errors()]
         first = problems[0] if problems else {"field": None, "message": "invalid input"}
         message = (
-            f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
+            f"{first['field']}: {first['message']}"
+            if first["field"] not in (None, "body") else str(first["message"])
         )
         return JSONResponse(_body(message, first["field"], problems=problems), 422)
 

@@ -1,8 +1,11 @@
-"""Clients and their contacts: creating, changing, and listing what a principal may see."""
+"""Clients and their contacts: creating, changing, and listing what a principal may see.
+
+What may identify a client in mail (its domains, its contacts' addresses) is checked in
+:mod:`hub.clients.addresses`.
+"""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import exists, func, or_, select
@@ -16,8 +19,8 @@ from hub.access.policy import (
     own_client_ids,
     scope_clients,
 )
+from hub.clients.addresses import normalize_domain, require_free_address, require_free_domain
 from hub.clients.business_id import normalize_business_id
-from hub.clients.freemail import is_free_mail
 from hub.clients.models import (
     Client,
     ClientDomain,
@@ -33,30 +36,34 @@ from hub.mail.matching import rematch
 from hub.paging import Page, clamp_limit, decode_cursor, page_of
 from hub.timeline.models import TimelineEntry
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
 
 def _not_visible(client_id: int) -> NotFound:
     return NotFound(f"no client with id {client_id} is visible to you")
 
 
-def normalize_domain(value: str) -> str:
-    domain = value.strip().lower().lstrip("@").rstrip(".")
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise InvalidInput(f"{value!r} is not a mail domain", field="domains") from exc
-    if not _DOMAIN.match(domain):
-        raise InvalidInput(
-            f"{value!r} is not a mail domain; give it as example.fi", field="domains"
-        )
-    if is_free_mail(domain):
-        raise InvalidInput(
-            f"{domain} is a public free-mail domain and cannot identify a client; add the "
-            "client's address as a contact email instead",
-            field="domains",
-        )
-    return domain
+def _domains(session: Session, values: list[str], client: Client | None) -> list[str]:
+    """The normalized domains, in order; a new one is refused on its field ``domains.N``."""
+    have = {d.domain for d in client.domains} if client is not None else set()
+    wanted: list[str] = []
+    for n, value in enumerate(values):
+        domain = normalize_domain(value, field=f"domains.{n}")
+        if domain not in have and domain not in wanted:
+            require_free_domain(session, domain, client.id if client else None,
+                                field=f"domains.{n}")
+        if domain not in wanted:
+            wanted.append(domain)
+    return wanted
+
+
+def _checked_contacts(session: Session, items: list[ContactIn], client_id: int | None,
+                      have: set[str]) -> list[Contact]:
+    """The contacts; an address new to the client is refused on ``contacts.N.emails.M``."""
+    for n, item in enumerate(items):
+        for m, email in enumerate(item.emails):
+            if str(email).lower() not in have:
+                require_free_address(session, str(email), client_id,
+                                     field=f"contacts.{n}.emails.{m}")
+    return _contacts(items)
 
 
 def next_customer_number(session: Session, group: ClientGroup | None) -> int:
@@ -147,10 +154,8 @@ def create_client(session: Session, data: ClientIn) -> Client:
         ),
         summary=data.summary,
         special_groups=_special_groups(session, data.special_group_ids),
-        domains=[
-            ClientDomain(domain=d) for d in dict.fromkeys(normalize_domain(x) for x in data.domains)
-        ],
-        contacts=_contacts(data.contacts),
+        domains=[ClientDomain(domain=d) for d in _domains(session, data.domains, None)],
+        contacts=_checked_contacts(session, data.contacts, None, set()),
     )
     session.add(client)
     session.flush()
@@ -187,12 +192,12 @@ def update_client(session: Session, client: Client, patch: ClientPatch) -> Clien
     if "special_group_ids" in fields and patch.special_group_ids is not None:
         client.special_groups = _special_groups(session, patch.special_group_ids)
     if "domains" in fields and patch.domains is not None:
-        wanted = list(dict.fromkeys(normalize_domain(d) for d in patch.domains))
+        wanted = _domains(session, patch.domains, client)
         kept = [d for d in client.domains if d.domain in wanted]
         have = {d.domain for d in kept}
         client.domains = kept + [ClientDomain(domain=d) for d in wanted if d not in have]
     if "contacts" in fields and patch.contacts is not None:
-        client.contacts = _contacts(patch.contacts)
+        client.contacts = _checked_contacts(session, patch.contacts, client.id, before[0])
     if "summary" in fields and patch.summary is not None:
         client.summary = patch.summary
     session.flush()
@@ -281,7 +286,7 @@ def list_clients(
             )
         )
     if after:
-        stmt = stmt.where(Client.customer_number > int(decode_cursor(after, "after")["n"]))
+        stmt = stmt.where(Client.customer_number > decode_cursor(after, {"n": int}, "after")["n"])
     return page_of(list(session.scalars(stmt)), size, lambda c: {"n": c.customer_number})
 
 

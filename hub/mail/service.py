@@ -4,6 +4,17 @@ A message is visible to a principal through any client it is linked to (at that 
 level, capped by what its mailboxes share) and in full to the owners of its mailboxes. A
 private thread shows only to its owners and the people they named. Reading a body is
 audited; a message nobody may see is "not found".
+
+Writes answer alike for what does not exist and what the caller may not see: a message,
+thread or client (in the path) the caller may not see is 404, a client named in a body is
+422 on its field, each with the message a missing id gets. Only then does a right
+matter: a link or unlink needs a copy of the message in one of the caller's mailboxes and
+the client in full. Responses list only the clients the reader may see.
+
+Who may make a thread private: only someone whose own mailboxes hold every copy of every
+message in it, since privacy hides all of them from colleagues; while a colleague holds a
+copy too, the thread stays as shared as its mailboxes are. Whoever made a thread private
+may always make it public again.
 """
 
 from __future__ import annotations
@@ -14,14 +25,18 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from hub.access import audit
-from hub.access.policy import Level, Principal, check
+from hub.access.policy import Level, Principal, check, client_levels
 from hub.accounts.models import Account
+from hub.clients.addresses import require_free_address
 from hub.clients.models import Contact, ContactEmail
+from hub.clients.service import get_visible_client
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.mail.matching import rematch, sync_entries
 from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailThread, MessageClientLink
 from hub.mail.schemas import MessageOut, ReviewItemOut
 from hub.paging import Page, clamp_limit, decode_cursor, page_of
+from hub.staff.models import User
+from hub.staff.service import require_active_users
 
 _RANK = {"metadata": Level.METADATA, "subject": Level.SUBJECT, "full": Level.FULL}
 
@@ -59,15 +74,19 @@ def message_level(session: Session, principal: Principal, message: MailMessage,
     return best, via
 
 
-def _project(session: Session, message: MailMessage, level: Level) -> MessageOut:
+def _project(session: Session, principal: Principal, message: MailMessage, level: Level,
+             at: datetime) -> MessageOut:
     _, _, gone = _owners_and_share(session, message.id)
+    # Even a mailbox's owner sees only the clients the policy shows them: the ids of the
+    # others would tell which other clients the firm has.
+    shown = client_levels(session, principal, at, _live_clients(session, message.id))
     people = session.execute(
         select(MailParticipant.role, MailParticipant.address, MailParticipant.name)
         .where(MailParticipant.message_id == message.id).order_by(MailParticipant.id)).all()
     out = MessageOut(
         id=message.id, thread_id=message.thread_id, level=level.label, sent_at=message.sent_at,
         participants=[{"role": r, "address": a, "name": n} for r, a, n in people],
-        client_ids=sorted(_live_clients(session, message.id)), source_gone=gone,
+        client_ids=sorted(shown), source_gone=gone,
         headers_only=message.headers_only, parse_failed=message.parse_failed)
     if level >= Level.SUBJECT:
         out.subject = message.subject
@@ -78,19 +97,29 @@ def _project(session: Session, message: MailMessage, level: Level) -> MessageOut
     return out
 
 
-def read_message(session: Session, principal: Principal, message_id: int,
-                 at: datetime) -> MessageOut:
+def _not_visible(what: str, object_id: int) -> NotFound:
+    return NotFound(f"no {what} with id {object_id} is visible to you")
+
+
+def _visible_message(session: Session, principal: Principal, message_id: int,
+                     at: datetime) -> tuple[MailMessage, Level, str]:
     message = session.get(MailMessage, message_id)
     level, via = (message_level(session, principal, message, at) if message
                   else (Level.NONE, ""))
     if message is None or level == Level.NONE:
-        raise NotFound(f"no message with id {message_id} is visible to you")
+        raise _not_visible("message", message_id)
+    return message, level, via
+
+
+def read_message(session: Session, principal: Principal, message_id: int,
+                 at: datetime) -> MessageOut:
+    message, level, via = _visible_message(session, principal, message_id, at)
     if level >= Level.FULL:
         audit.record(session, actor_user_id=principal.user_id, action="message.read",
                      entry_id=message.id, grant=via, own_transaction=True,
                      client_id=next(iter(_live_clients(session, message.id)), None),
                      detail={"message_id": message.id})
-    return _project(session, message, level)
+    return _project(session, principal, message, level, at)
 
 
 def read_thread(session: Session, principal: Principal, thread_id: int,
@@ -104,11 +133,11 @@ def read_thread(session: Session, principal: Principal, thread_id: int,
                                                              MailMessage.id)):
             level, _ = message_level(session, principal, message, at)
             if level > Level.NONE:
-                shown.append(_project(session, message, level))
+                shown.append(_project(session, principal, message, level, at))
                 if level >= Level.FULL:
                     bodies.append(message.id)
     if thread is None or not shown:
-        raise NotFound(f"no thread with id {thread_id} is visible to you")
+        raise _not_visible("thread", thread_id)
     if bodies:
         audit.record(session, actor_user_id=principal.user_id, action="thread.read",
                      own_transaction=True, detail={"thread_id": thread_id, "messages": bodies})
@@ -135,7 +164,7 @@ def review_queue(session: Session, principal: Principal, *, include_automated: b
     if not include_automated:
         stmt = stmt.where(MailMessage.auto_submitted.is_(False))
     if before:
-        stmt = stmt.where(MailMessage.id < int(decode_cursor(before)["id"]))
+        stmt = stmt.where(MailMessage.id < decode_cursor(before, {"id": int})["id"])
     page = page_of(list(session.scalars(stmt)), size, lambda m: {"id": m.id})
     return Page([ReviewItemOut(message_id=m.id, sent_at=m.sent_at, subject=m.subject,
                                sender_address=m.sender_address, sender_name=m.sender_name,
@@ -145,11 +174,14 @@ def review_queue(session: Session, principal: Principal, *, include_automated: b
 
 def link(session: Session, principal: Principal, message_id: int, client_id: int,
          at: datetime, *, add_contact: bool = False) -> MessageOut:
-    message = _decide(session, principal, message_id, client_id, removed=False)
-    grant = check(session, principal, client_id, at)
-    if grant is None or grant.level < Level.FULL:  # the request's transaction rolls back
-        raise InvalidInput(f"no client with id {client_id} that you see in full",
-                           field="client_id")
+    message = _owned_message(session, principal, message_id, at)
+    try:
+        _client_in_full(session, principal, client_id, at, "linking")
+    except NotFound as exc:  # a body's id is bad input, said as for a missing client
+        raise InvalidInput(exc.message, field="client_id") from exc
+    if add_contact and message.sender_address:
+        require_free_address(session, message.sender_address, client_id, field="add_contact")
+    _decide(session, principal, message, client_id, removed=False)
     sync_entries(session, message)
     if add_contact and message.sender_address:
         _add_contact(session, client_id, message)
@@ -157,32 +189,47 @@ def link(session: Session, principal: Principal, message_id: int, client_id: int
         rematch(session, addresses=[message.sender_address])  # their other mail follows
     audit.record(session, actor_user_id=principal.user_id, action="message.link",
                  client_id=client_id, entry_id=message_id)
-    return _project(session, message, Level.FULL)
+    return _project(session, principal, message, Level.FULL, at)
 
 
-def unlink(session: Session, principal: Principal, message_id: int, client_id: int) -> None:
+def unlink(session: Session, principal: Principal, message_id: int, client_id: int,
+           at: datetime) -> None:
     # A tombstone: recalculation will not link it again.
-    message = _decide(session, principal, message_id, client_id, removed=True)
+    message = _owned_message(session, principal, message_id, at)
+    _client_in_full(session, principal, client_id, at, "unlinking")
+    _decide(session, principal, message, client_id, removed=True)
     sync_entries(session, message)
     audit.record(session, actor_user_id=principal.user_id, action="message.unlink",
                  client_id=client_id, entry_id=message_id)
 
 
-def _decide(session: Session, principal: Principal, message_id: int, client_id: int, *,
-            removed: bool) -> MailMessage:
-    """Record a person's link or unlink; automatic matching never touches it again."""
-    message = session.get(MailMessage, message_id)
-    if message is None:
-        raise NotFound(f"no message with id {message_id}")
+def _owned_message(session: Session, principal: Principal, message_id: int,
+                   at: datetime) -> MailMessage:
+    """A message the principal sees and holds a copy of (404 when unseen, 403 when only seen)."""
+    message, _, _ = _visible_message(session, principal, message_id, at)
     _require_owner(session, principal, message)
+    return message
+
+
+def _client_in_full(session: Session, principal: Principal, client_id: int, at: datetime,
+                    doing: str) -> None:
+    _, grant = get_visible_client(session, principal, client_id, at)
+    if grant.level < Level.FULL:
+        raise PermissionDenied(
+            f"you see client {client_id} only at the '{grant.level.label}' level; "
+            f"{doing} mail needs full access - ask its responsible person to do it")
+
+
+def _decide(session: Session, principal: Principal, message: MailMessage, client_id: int, *,
+            removed: bool) -> None:
+    """Record a person's link or unlink; automatic matching never touches it again."""
     row = session.scalar(select(MessageClientLink).where(
-        MessageClientLink.message_id == message_id, MessageClientLink.client_id == client_id))
+        MessageClientLink.message_id == message.id, MessageClientLink.client_id == client_id))
     if row is None:
-        row = MessageClientLink(message_id=message_id, client_id=client_id, origin="manual")
+        row = MessageClientLink(message_id=message.id, client_id=client_id, origin="manual")
         session.add(row)
     row.origin, row.removed, row.decided_by = "manual", removed, principal.user_id
     session.flush()
-    return message
 
 
 def _add_contact(session: Session, client_id: int, message: MailMessage) -> None:
@@ -195,22 +242,41 @@ def _add_contact(session: Session, client_id: int, message: MailMessage) -> None
 
 
 def set_private(session: Session, principal: Principal, thread_id: int, private: bool,
-                visible_to: list[int]) -> MailThread:
+                visible_to: list[int], at: datetime) -> MailThread:
+    """Make a thread private (seen by its mailboxes' owners and ``visible_to``) or public.
+
+    Privacy hides every copy in the thread, so only someone whose own mailboxes hold every
+    copy may make it private; whoever made it private may always make it public again.
+    """
     thread = session.get(MailThread, thread_id)
-    if thread is None:
-        raise NotFound(f"no thread with id {thread_id}")
-    owned = session.scalar(select(exists().where(
-        MailCopy.message_id == MailMessage.id, MailMessage.thread_id == thread_id,
-        MailCopy.account_id == Account.id, Account.owner_user_id == principal.user_id)))
-    if not owned:
-        raise PermissionDenied("only an owner of this thread's mailbox may change its privacy")
+    messages = list(session.scalars(select(MailMessage).where(
+        MailMessage.thread_id == thread_id))) if thread is not None else []
+    if thread is None or all(message_level(session, principal, m, at)[0] == Level.NONE
+                             for m in messages):
+        raise _not_visible("thread", thread_id)
+    holders = dict(session.execute(
+        select(Account.owner_user_id, User.email).distinct()
+        .join(User, User.id == Account.owner_user_id)
+        .join(MailCopy, MailCopy.account_id == Account.id)
+        .join(MailMessage, MailMessage.id == MailCopy.message_id)
+        .where(MailMessage.thread_id == thread_id)).all())
+    if principal.user_id not in holders:
+        raise PermissionDenied("only an owner of a mailbox holding this thread may change its "
+                               "privacy; ask them")
+    others = sorted(email for uid, email in holders.items() if uid != principal.user_id)
+    undoing = not private and (not thread.is_private or thread.private_by == principal.user_id)
+    if others and not undoing:
+        raise PermissionDenied(
+            f"this thread is also in the mailbox of {', '.join(others)}; only someone whose "
+            "own mailboxes hold every message of a thread may change its privacy, so it stays "
+            "as shared as each mailbox is - ask them to lower their mailbox's share level")
+    visible_to = require_active_users(session, visible_to, field="visible_to")
     thread.is_private = private
     thread.private_by = principal.user_id if private else None
-    thread.private_to = sorted(set(visible_to)) if private else []
+    thread.private_to = sorted(visible_to) if private else []
     session.flush()
-    for message in session.scalars(select(MailMessage).where(MailMessage.thread_id == thread_id)):
+    for message in messages:
         sync_entries(session, message)
     audit.record(session, actor_user_id=principal.user_id, action="thread.privacy",
                  detail={"thread_id": thread_id, "private": private, "visible_to": visible_to})
     return thread
-

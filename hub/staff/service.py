@@ -58,6 +58,26 @@ def find_user_by_email(session: Session, email: str) -> User:
     return user
 
 
+def require_active_users(session: Session, ids: Sequence[int], *, field: str) -> list[int]:
+    """``ids`` when each names an active user once; else 422 on ``field.N``, the first bad one.
+
+    For lists of colleagues in a request (who may see a private thread, whom a note
+    mentions): a typo or a departed colleague must be said, not quietly kept.
+    """
+    active = set(session.scalars(select(User.id).where(User.id.in_(set(ids)),
+                                                      User.is_active.is_(True))))
+    seen: set[int] = set()
+    for n, user_id in enumerate(ids):
+        if user_id in seen:
+            raise InvalidInput(f"user {user_id} is listed twice; name each colleague once",
+                               field=f"{field}.{n}")
+        if user_id not in active:
+            raise InvalidInput(f"no active user with id {user_id}; name a colleague who is "
+                               "still at the firm", field=f"{field}.{n}")
+        seen.add(user_id)
+    return list(ids)
+
+
 def list_users(
     session: Session,
     *,
@@ -68,7 +88,7 @@ def list_users(
     size = clamp_limit(limit)
     stmt = select(User).order_by(User.id).limit(size + 1)
     if after:
-        stmt = stmt.where(User.id > int(decode_cursor(after, "after")["id"]))
+        stmt = stmt.where(User.id > decode_cursor(after, {"id": int}, "after")["id"])
     if not include_inactive:
         stmt = stmt.where(User.is_active.is_(True))
     return page_of(list(session.scalars(stmt)), size, lambda u: {"id": u.id})
