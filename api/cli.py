@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -22,6 +23,7 @@ from api.cli_mail import accounts_app, add_app, keys_app, sync
 from hub import schema
 from hub.db import utcnow
 from hub.errors import ClientHubError
+from hub.schemas import ID_MAX
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -93,15 +95,25 @@ def init(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    max_requests: Annotated[int, typer.Option(
+        min=1, max=200, help="Requests served at once (each holds one database connection); "
+        "the rest wait their turn")] = 32,
+    limit_concurrency: Annotated[int, typer.Option(
+        min=1, help="Open connections and requests beyond which new ones are answered 503")]
+    = 1024,
 ) -> None:
     """Serve the API (and its docs at /docs)."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, server_config, web_engine
+    from hub.settings import get_settings
 
-    engine = open_database()
+    open_database().dispose()  # brings the schema up to date
+    engine = web_engine(get_settings().resolved_database_url, max_requests)
+    app = create_app(engine=engine, max_requests=max_requests)
     out.print(f"Serving Client Hub on http://{host}:{port} (API docs at /docs). Ctrl-C stops.")
-    uvicorn.run(create_app(engine=engine), host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(app, host, port, log_level="info",
+                                 limit_concurrency=limit_concurrency)).run()
 
 
 @users_app.command("add")
@@ -183,7 +195,7 @@ def tokens_list(email: str) -> None:
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: int) -> None:
+def tokens_revoke(token_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)]) -> None:
     """Revoke a token by its id (see 'clienthub tokens list EMAIL'); takes effect at once."""
     from hub.staff import service as staff
 
@@ -216,7 +228,7 @@ def clients_list(
 def clients_add(
     name: str,
     business_id: Annotated[str | None, typer.Option(help="Y-tunnus, e.g. 1572860-0")] = None,
-    group_id: Annotated[int | None, typer.Option(help="Client group id")] = None,
+    group_id: Annotated[int | None, typer.Option(min=1, max=ID_MAX, help="Client group id")] = None,
     status: Annotated[str, typer.Option(help="prospect, active or archived")] = "active",
     domain: Annotated[list[str] | None, typer.Option(help="Client mail domain")] = None,
 ) -> None:
@@ -246,31 +258,79 @@ def clients_add(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit trail's hash chain; exits 1 if any row was changed or removed."""
+def audit_verify(
+    anchor: Annotated[Path | None, typer.Option(
+        help="The anchor file to check against (default: CLIENTHUB_AUDIT_ANCHOR_PATH)")] = None,
+    head: Annotated[list[str] | None, typer.Option(
+        help="A head you kept from 'clienthub audit head' (ID:HASH); repeatable")] = None,
+) -> None:
+    """Check the audit trail's seals, and the trail against its anchors and the heads you
+    kept; exits 1 if any row was changed or removed, or could not be checked."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.text import Text
 
     from hub.access import audit
+    from hub.access.anchors import parse_head
 
-    def run(session: Session) -> tuple[int, list[audit.ChainBreak]]:
+    kept = [parse_head(value) for value in head or []]
+    if anchor is not None and not anchor.is_file():
+        raise ClientHubError(f"there is no anchor file at {anchor}; give the file that "
+                             "CLIENTHUB_AUDIT_ANCHOR_PATH names (default: "
+                             "audit-anchors.log in the data dir)")
+
+    def run(session: Session) -> audit.Verdict:
         with Progress(TextColumn("Checking the audit trail"), BarColumn(),
                       MofNCompleteColumn(), console=err, transient=True) as bar:
             task = bar.add_task("verify", total=audit.size(session))
-            result = audit.verify(session, lambda n: bar.update(task, completed=n))
-            bar.update(task, completed=result[0])
-            return result
+            verdict = audit.verify(session, lambda n: bar.update(task, completed=n),
+                                   anchor_path=anchor, heads=kept)
+            bar.update(task, completed=verdict.rows)
+            return verdict
 
-    count, breaks = work(run)
-    if not breaks:
-        out.print(f"[green]The audit trail is intact:[/green] {count} rows checked.")
+    verdict = work(run)
+    for warning in verdict.warnings:
+        err.print(Text.assemble(("Warning: ", "yellow"), warning), highlight=False)
+    if verdict.intact:
+        out.print(f"[green]The audit trail is intact:[/green] {verdict.rows} rows checked "
+                  f"({verdict.unkeyed} unkeyed), against {verdict.anchors} anchors.")
+        if verdict.unchecked:
+            err.print("[red]Some rows could not be checked[/red]: add their keys back and "
+                      "run this again.")
+            raise typer.Exit(1)
         return
-    for b in breaks:
-        err.print(f"[red]Row {b.entry_id}:[/red] {b.problem}")
+    for b in verdict.breaks:
+        err.print(Text.assemble((f"Row {b.entry_id}: ", "red"), b.problem), highlight=False)
     err.print(
-        f"[red]The audit trail has been tampered with ({len(breaks)} problems in "
-        f"{count} rows).[/red] Restore the audit table from a backup and investigate."
+        f"[red]The audit trail has been tampered with ({len(verdict.breaks)} problems in "
+        f"{verdict.rows} rows).[/red] Restore the audit table from a backup and investigate."
     )
     raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Print the trail's newest row as ID:HASH. Keep it somewhere the database's admins
+    cannot write; 'clienthub audit verify --head ID:HASH' checks the trail still has it."""
+    from hub.access import audit
+
+    newest = work(audit.head)
+    out.print(f"{newest.entry_id}:{newest.hash}", markup=False, highlight=False)
+    err.print("Keep the line above where the database's admins cannot write; 'clienthub "
+              "audit verify --head ID:HASH' checks that the trail still has that row "
+              f"(trail {newest.trail or 'not yet keyed'}).", markup=False, highlight=False)
+
+
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Append a keyed row now (it seals every row before it, keyed or not, and is anchored)
+    and print the new head to keep, as 'clienthub audit head' does."""
+    from hub.access import audit
+
+    def run(session: Session) -> None:
+        audit.record(session, actor_user_id=None, action="audit.sealed")
+
+    work(run)
+    audit_head()
 
 
 def main() -> None:

@@ -22,17 +22,21 @@ from hub.folders import service, templates
 from hub.folders.models import FolderAction
 from hub.folders.planning import PlanReport
 from hub.folders.schemas import FolderSettingsIn, TemplateIn
+from hub.schemas import ID_MAX
 from hub.staff.service import find_user_by_email
 
 folders_app = typer.Typer(no_args_is_help=True, help="Client folders and their template.")
 template_app = typer.Typer(no_args_is_help=True, help="The folder templates.")
 folders_app.add_typer(template_app, name="template")
 
-ClientOpt = Annotated[int | None, typer.Option("--client", help="Only this client id")]
-AccountOpt = Annotated[int | None, typer.Option("--account", help="Only this drive account")]
+ClientOpt = Annotated[int | None, typer.Option("--client", min=1, max=ID_MAX,
+                                               help="Only this client id")]
+AccountOpt = Annotated[int | None, typer.Option("--account", min=1, max=ID_MAX,
+                                                help="Only this drive account")]
 ByOpt = Annotated[str, typer.Option("--by", help="Email of the admin deciding this")]
-GroupOpt = Annotated[int | None, typer.Option("--group", help="A client group's template "
-                                                             "instead of the default")]
+GroupOpt = Annotated[int | None, typer.Option("--group", min=1, max=ID_MAX,
+                                              help="A client group's template instead of "
+                                                   "the default")]
 
 
 def _admin(session: Session, email: str) -> Principal:
@@ -102,7 +106,8 @@ def plan(client: ClientOpt = None, account: AccountOpt = None) -> None:
 
 
 @folders_app.command("approve")
-def approve(ids: Annotated[list[int], typer.Argument(help="Action ids")], by: ByOpt) -> None:
+def approve(ids: Annotated[list[int], typer.Argument(min=1, max=ID_MAX, help="Action ids")],
+            by: ByOpt) -> None:
     """Approve proposed (or failed) actions so that the next apply carries them out."""
     def run(session: Session) -> list[FolderAction]:
         principal = _admin(session, by)
@@ -114,7 +119,8 @@ def approve(ids: Annotated[list[int], typer.Argument(help="Action ids")], by: By
 
 @folders_app.command("apply")
 def apply(account: AccountOpt = None,
-          action: Annotated[list[int] | None, typer.Option(help="Only this action id")] = None,
+          action: Annotated[list[int] | None, typer.Option(min=1, max=ID_MAX,
+                                                            help="Only this action id")] = None,
           by: Annotated[str | None, typer.Option("--by", help="Email of the admin applying")]
           = None) -> None:
     """Carry out the approved actions on the drives; exits 1 if any failed."""
@@ -143,7 +149,7 @@ def apply(account: AccountOpt = None,
 
 
 @folders_app.command("undo")
-def undo(action_id: int, by: ByOpt) -> None:
+def undo(action_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)], by: ByOpt) -> None:
     """Undo an applied action: move back, or remove a created folder that is still empty."""
     from workers.folders import undo as undo_job
 
@@ -155,8 +161,9 @@ def undo(action_id: int, by: ByOpt) -> None:
 
 
 @folders_app.command("tree")
-def tree(client: Annotated[int, typer.Option("--client", help="The client id")],
-         account: Annotated[int, typer.Option("--account", help="The drive account")],
+def tree(client: Annotated[int, typer.Option("--client", min=1, max=ID_MAX, help="The client id")],
+         account: Annotated[int, typer.Option("--account", min=1, max=ID_MAX,
+                                              help="The drive account")],
          by: ByOpt) -> None:
     """Create a client's folders from its template, its root folder too if missing."""
     from workers.folders import create_client_tree

@@ -29,6 +29,25 @@ def to_instant(value: datetime | date | None, zone: ZoneInfo | None = None) -> d
     return value
 
 
+#: The years a time given to the hub may fall in: any real date of a client's affairs, and
+#: far enough from year 1 and 9999 that no time zone shifts it out of what Python and the
+#: databases can hold.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+def check_instant(value: datetime) -> datetime:
+    """``value`` unchanged if it can be stored, else ValueError saying why (its UTC time,
+    for an aware one, must fall in EARLIEST_YEAR..LATEST_YEAR)."""
+    try:
+        year = value.astimezone(UTC).year if value.tzinfo else value.year
+    except (OverflowError, ValueError):
+        year = 0
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise ValueError(f"the time must fall between the years {EARLIEST_YEAR} and "
+                         f"{LATEST_YEAR}; check the year")
+    return value
+
+
 def in_firm_zone(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(firm_zone())
 

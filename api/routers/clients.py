@@ -11,7 +11,7 @@ from hub.access import audit
 from hub.access.policy import client_levels, require_admin
 from hub.clients import service
 from hub.clients.schemas import ClientIn, ClientOut, ClientPatch, ClientRegisterOut, Status
-from hub.schemas import ListPage
+from hub.schemas import Cursor, IdParam, ListPage, Search
 
 router = APIRouter(prefix="/clients", tags=["clients"])
 
@@ -22,13 +22,13 @@ def list_clients(
     session: SessionDep,
     at: NowDep,
     status: Status | None = None,
-    group: Annotated[int | None, Query(description="Client group id")] = None,
-    special_group: Annotated[int | None, Query(description="Special group id")] = None,
+    group: Annotated[IdParam | None, Query(description="Client group id")] = None,
+    special_group: Annotated[IdParam | None, Query(description="Special group id")] = None,
     mine: Annotated[bool, Query(description="Only clients you are responsible for")] = False,
     covering: Annotated[bool, Query(description="Only clients you see through a cover")] = False,
-    q: Annotated[str | None, Query(description="Search in name and business ID")] = None,
+    q: Annotated[Search | None, Query(description="Search in name and business ID")] = None,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    after: str | None = None,
+    after: Cursor | None = None,
     scope: Annotated[
         Literal["visible", "register"],
         Query(description="'register' (admins): every client's register entry, no timelines"),
@@ -67,7 +67,7 @@ def list_clients(
 
 @router.get("/{client_id}", response_model=ClientOut)
 def get_client(
-    client_id: int, principal: PrincipalDep, session: SessionDep, at: NowDep
+    client_id: IdParam, principal: PrincipalDep, session: SessionDep, at: NowDep
 ) -> ClientOut:
     """One client; 404 when it does not exist or you may not see it."""
     client, grant = service.get_visible_client(session, principal, client_id, at)
@@ -89,7 +89,7 @@ def create_client(body: ClientIn, principal: AdminDep, session: SessionDep) -> C
 
 @router.patch("/{client_id}", response_model=ClientOut)
 def update_client(
-    client_id: int, body: ClientPatch, principal: AdminDep, session: SessionDep
+    client_id: IdParam, body: ClientPatch, principal: AdminDep, session: SessionDep
 ) -> ClientOut:
     client = service.get_client_for_admin(session, client_id)
     service.update_client(session, client, body)
@@ -104,7 +104,7 @@ def update_client(
 
 
 @router.delete("/{client_id}", status_code=204)
-def delete_client(client_id: int, principal: AdminDep, session: SessionDep) -> None:
+def delete_client(client_id: IdParam, principal: AdminDep, session: SessionDep) -> None:
     """Only a client without a timeline can be deleted; archive the others."""
     client = service.get_client_for_admin(session, client_id)
     service.delete_client(session, client)

@@ -25,7 +25,7 @@ from hub.folders.schemas import (
     TemplateIn,
     TemplateOut,
 )
-from hub.schemas import ListPage
+from hub.schemas import ID_MAX, Cursor, IdParam, ListPage, Word
 from hub.timeutil import firm_today
 from workers import folders as jobs
 
@@ -41,10 +41,11 @@ def _factory(request: Request) -> sessionmaker[Session]:
 FactoryDep = Annotated[sessionmaker[Session], Depends(_factory)]
 
 
-def _group_id(scope: str) -> int | None:
+def _group_id(scope: Word) -> int | None:
     if scope == templates.DEFAULT_SCOPE:
         return None
-    if not scope.isdigit():
+    # ASCII digits only (str.isdigit takes any script's) and an id a row can have.
+    if not (scope.isascii() and scope.isdigit()) or not 1 <= int(scope) <= ID_MAX:
         raise InvalidInput(f"{scope!r} is neither 'default' nor a client group id",
                            field="scope")
     return int(scope)
@@ -57,7 +58,7 @@ def list_templates(_: AdminDep, session: SessionDep) -> ListPage[TemplateOut]:
 
 
 @router.get("/templates/{scope}", response_model=TemplateOut)
-def get_template(scope: str, _: AdminDep, session: SessionDep) -> TemplateOut:
+def get_template(scope: Word, _: AdminDep, session: SessionDep) -> TemplateOut:
     """``default``, or a client group's id: its own template or the default it follows."""
     group_id = _group_id(scope)
     if group_id is None:
@@ -66,7 +67,7 @@ def get_template(scope: str, _: AdminDep, session: SessionDep) -> TemplateOut:
 
 
 @router.put("/templates/{scope}", response_model=TemplateOut)
-def put_template(scope: str, body: TemplateIn, p: AdminDep, session: SessionDep) -> TemplateOut:
+def put_template(scope: Word, body: TemplateIn, p: AdminDep, session: SessionDep) -> TemplateOut:
     group_id = _group_id(scope)
     if group_id is None:
         out = templates.set_default_template(session, body, p.user_id)
@@ -78,7 +79,7 @@ def put_template(scope: str, body: TemplateIn, p: AdminDep, session: SessionDep)
 
 
 @router.delete("/templates/{group_id}", status_code=204)
-def delete_template(group_id: int, p: AdminDep, session: SessionDep) -> None:
+def delete_template(group_id: IdParam, p: AdminDep, session: SessionDep) -> None:
     """The group's clients follow the default template again."""
     templates.delete_group_template(session, group_id)
     audit.record(session, actor_user_id=p.user_id, action="folders.template_delete",
@@ -102,8 +103,8 @@ def put_settings(body: FolderSettingsIn, p: AdminDep, session: SessionDep) -> Fo
 
 @router.get("/drift", response_model=ListPage[ClientDriftOut])
 def get_drift(p: AdminDep, session: SessionDep, now: NowDep,
-              client_id: Annotated[int | None, Query()] = None,
-              account_id: Annotated[int | None, Query()] = None) -> ListPage[ClientDriftOut]:
+              client_id: Annotated[IdParam | None, Query()] = None,
+              account_id: Annotated[IdParam | None, Query()] = None) -> ListPage[ClientDriftOut]:
     """How each client folder differs from its template, from the latest drive sync."""
     found = service.drift(session, p, firm_today(now), account_id=account_id, client_id=client_id)
     # Findings name a client's files: the read is on record, as reads of documents are.
@@ -129,10 +130,10 @@ def plan(body: PlanIn, p: AdminDep, session: SessionDep, now: NowDep) -> PlanOut
 @router.get("/actions", response_model=ListPage[ActionOut])
 def list_actions(p: AdminDep, session: SessionDep,
                  status: Annotated[ActionStatus | None, Query()] = None,
-                 client_id: Annotated[int | None, Query()] = None,
-                 account_id: Annotated[int | None, Query()] = None,
-                 after: Annotated[str | None, Query()] = None,
-                 limit: Annotated[int | None, Query()] = None) -> ListPage[ActionOut]:
+                 client_id: Annotated[IdParam | None, Query()] = None,
+                 account_id: Annotated[IdParam | None, Query()] = None,
+                 after: Annotated[Cursor | None, Query()] = None,
+                 limit: Annotated[int | None, Query(ge=1, le=200)] = None) -> ListPage[ActionOut]:
     """In the order they run; ``after`` is the ``next`` of the previous page."""
     page = service.list_actions(session, p, status=status, client_id=client_id,
                                 account_id=account_id, after=after, limit=limit)
@@ -140,7 +141,7 @@ def list_actions(p: AdminDep, session: SessionDep,
 
 
 @router.post("/actions/{action_id}/approve", response_model=ActionOut)
-def approve(action_id: int, p: AdminDep, session: SessionDep) -> ActionOut:
+def approve(action_id: IdParam, p: AdminDep, session: SessionDep) -> ActionOut:
     return ActionOut.model_validate(service.approve(session, p, action_id))
 
 
@@ -158,7 +159,7 @@ def apply(body: ApplyIn, p: AdminDep, factory: FactoryDep) -> ApplyOut:
 
 
 @router.post("/actions/{action_id}/undo", response_model=ActionOut)
-def undo(action_id: int, p: AdminDep, factory: FactoryDep) -> ActionOut:
+def undo(action_id: IdParam, p: AdminDep, factory: FactoryDep) -> ActionOut:
     """Move a renamed or moved entry back; remove a created folder if it is still empty."""
     return ActionOut.model_validate(jobs.undo(factory, p, action_id))
 

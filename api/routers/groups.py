@@ -18,7 +18,7 @@ from hub.clients.schemas import (
     SpecialGroupOut,
     SpecialGroupPatch,
 )
-from hub.schemas import ListPage
+from hub.schemas import IdParam, ListPage, Word
 
 router = APIRouter(tags=["admin: groups and roles"])
 
@@ -42,13 +42,13 @@ def create_client_group(body: ClientGroupIn, p: AdminDep, session: SessionDep) -
 
 
 @router.get("/client-groups/{group_id}", response_model=ClientGroupOut)
-def get_client_group(group_id: int, _: AdminDep, session: SessionDep) -> ClientGroupOut:
+def get_client_group(group_id: IdParam, _: AdminDep, session: SessionDep) -> ClientGroupOut:
     return ClientGroupOut.model_validate(groups.get_client_group(session, group_id))
 
 
 @router.patch("/client-groups/{group_id}", response_model=ClientGroupOut)
 def update_client_group(
-    group_id: int, body: ClientGroupPatch, p: AdminDep, session: SessionDep
+    group_id: IdParam, body: ClientGroupPatch, p: AdminDep, session: SessionDep
 ) -> ClientGroupOut:
     group = groups.update_client_group(session, groups.get_client_group(session, group_id), body)
     audit.record(
@@ -58,7 +58,7 @@ def update_client_group(
 
 
 @router.delete("/client-groups/{group_id}", status_code=204)
-def delete_client_group(group_id: int, p: AdminDep, session: SessionDep) -> None:
+def delete_client_group(group_id: IdParam, p: AdminDep, session: SessionDep) -> None:
     """Its clients return to no group."""
     groups.delete_client_group(session, groups.get_client_group(session, group_id))
     audit.record(
@@ -85,13 +85,13 @@ def create_special_group(body: SpecialGroupIn, p: AdminDep, session: SessionDep)
 
 
 @router.get("/special-groups/{group_id}", response_model=SpecialGroupOut)
-def get_special_group(group_id: int, _: AdminDep, session: SessionDep) -> SpecialGroupOut:
+def get_special_group(group_id: IdParam, _: AdminDep, session: SessionDep) -> SpecialGroupOut:
     return SpecialGroupOut.model_validate(groups.get_special_group(session, group_id))
 
 
 @router.patch("/special-groups/{group_id}", response_model=SpecialGroupOut)
 def update_special_group(
-    group_id: int, body: SpecialGroupPatch, p: AdminDep, session: SessionDep
+    group_id: IdParam, body: SpecialGroupPatch, p: AdminDep, session: SessionDep
 ) -> SpecialGroupOut:
     group = groups.update_special_group(session, groups.get_special_group(session, group_id), body)
     audit.record(
@@ -101,7 +101,7 @@ def update_special_group(
 
 
 @router.delete("/special-groups/{group_id}", status_code=204)
-def delete_special_group(group_id: int, p: AdminDep, session: SessionDep) -> None:
+def delete_special_group(group_id: IdParam, p: AdminDep, session: SessionDep) -> None:
     groups.delete_special_group(session, groups.get_special_group(session, group_id))
     audit.record(
         session, actor_user_id=p.user_id, action="special_group.delete", detail={"id": group_id}
@@ -126,13 +126,13 @@ def create_role(body: RoleIn, p: AdminDep, session: SessionDep) -> RoleOut:
 
 
 @router.patch("/roles/{key}", response_model=RoleOut)
-def update_role(key: str, body: RolePatch, p: AdminDep, session: SessionDep) -> RoleOut:
+def update_role(key: Word, body: RolePatch, p: AdminDep, session: SessionDep) -> RoleOut:
     role = groups.update_role(session, groups.get_role(session, key), body)
     audit.record(session, actor_user_id=p.user_id, action="role.update", detail={"key": key})
     return RoleOut.model_validate(role)
 
 
 @router.delete("/roles/{key}", status_code=204)
-def delete_role(key: str, p: AdminDep, session: SessionDep) -> None:
+def delete_role(key: Word, p: AdminDep, session: SessionDep) -> None:
     groups.delete_role(session, groups.get_role(session, key))
     audit.record(session, actor_user_id=p.user_id, action="role.delete", detail={"key": key})

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from api.deps import NowDep, PrincipalDep, SessionDep
 from hub.access.schemas import CoverOut
 from hub.access.service import describe_cover, list_covers
-from hub.schemas import Instant, ListPage, Out
+from hub.schemas import IdParam, In, Instant, ListPage, Out, Text
 from hub.staff import service as staff
 
 router = APIRouter(tags=["me"])
@@ -31,8 +32,8 @@ class TokenOut(Out):
     revoked_at: Instant | None
 
 
-class NewTokenIn(BaseModel):
-    name: str = ""
+class NewTokenIn(In):
+    name: Annotated[str, Text(100)] = ""  # the column's length (hub/staff/models.py)
 
 
 class NewTokenOut(TokenOut):
@@ -67,7 +68,7 @@ def new_token(body: NewTokenIn, principal: PrincipalDep, session: SessionDep) ->
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204)
-def revoke_my_token(token_id: int, principal: PrincipalDep, session: SessionDep) -> None:
+def revoke_my_token(token_id: IdParam, principal: PrincipalDep, session: SessionDep) -> None:
     staff.revoke_token(session, token_id, user_id=principal.user_id)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,7 +12,7 @@ from hub.clients import responsibilities as service
 from hub.clients.export import responsibilities_workbook
 from hub.clients.groups import list_client_groups
 from hub.clients.schemas import ResponsibilityIn, ResponsibilityOut, ResponsibilityPatch
-from hub.schemas import ListPage
+from hub.schemas import Cursor, IdParam, ListPage, Moment, Word
 from hub.timeutil import to_instant
 
 router = APIRouter(prefix="/responsibilities", tags=["admin: responsibilities"])
@@ -23,16 +22,16 @@ router = APIRouter(prefix="/responsibilities", tags=["admin: responsibilities"])
 def list_responsibilities(
     _: AdminDep,
     session: SessionDep,
-    client_id: int | None = None,
-    user_id: int | None = None,
-    role: str | None = None,
-    group: Annotated[int | None, Query(description="Client group id")] = None,
+    client_id: IdParam | None = None,
+    user_id: IdParam | None = None,
+    role: Word | None = None,
+    group: Annotated[IdParam | None, Query(description="Client group id")] = None,
     active_at: Annotated[
-        datetime | None, Query(description="ISO date or time: only those valid then")
+        Moment | None, Query(description="ISO date or time: only those valid then")
     ] = None,
     include_archived: bool = True,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    after: str | None = None,
+    after: Cursor | None = None,
 ) -> ListPage[ResponsibilityOut]:
     page = service.list_responsibilities(
         session,
@@ -57,10 +56,10 @@ def export_responsibilities(
     _: AdminDep,
     session: SessionDep,
     request: Request,
-    client_id: int | None = None,
-    user_id: int | None = None,
-    role: str | None = None,
-    group: Annotated[int | None, Query(description="Client group id")] = None,
+    client_id: IdParam | None = None,
+    user_id: IdParam | None = None,
+    role: Word | None = None,
+    group: Annotated[IdParam | None, Query(description="Client group id")] = None,
     include_archived: bool = True,
 ) -> Response:
     """The responsible-persons list as an Excel file, with the same filters."""
@@ -93,14 +92,14 @@ def create_responsibility(
 
 @router.get("/{responsibility_id}", response_model=ResponsibilityOut)
 def get_responsibility(
-    responsibility_id: int, _: AdminDep, session: SessionDep
+    responsibility_id: IdParam, _: AdminDep, session: SessionDep
 ) -> ResponsibilityOut:
     return _one(session, responsibility_id)
 
 
 @router.patch("/{responsibility_id}", response_model=ResponsibilityOut)
 def update_responsibility(
-    responsibility_id: int, body: ResponsibilityPatch, p: AdminDep, session: SessionDep
+    responsibility_id: IdParam, body: ResponsibilityPatch, p: AdminDep, session: SessionDep
 ) -> ResponsibilityOut:
     row = service.update_responsibility(
         session, service.get_responsibility(session, responsibility_id), body
@@ -116,7 +115,7 @@ def update_responsibility(
 
 
 @router.delete("/{responsibility_id}", status_code=204)
-def delete_responsibility(responsibility_id: int, p: AdminDep, session: SessionDep) -> None:
+def delete_responsibility(responsibility_id: IdParam, p: AdminDep, session: SessionDep) -> None:
     row = service.get_responsibility(session, responsibility_id)
     service.delete_responsibility(session, row)
     audit.record(
@@ -128,5 +127,5 @@ def delete_responsibility(responsibility_id: int, p: AdminDep, session: SessionD
     )
 
 
-def _one(session: SessionDep, responsibility_id: int) -> ResponsibilityOut:
+def _one(session: SessionDep, responsibility_id: IdParam) -> ResponsibilityOut:
     return service.describe_one(session, service.get_responsibility(session, responsibility_id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import NowDep, PrincipalDep, SessionDep
 from hub.access.policy import Level
-from hub.schemas import ListPage
+from hub.schemas import Cursor, IdParam, ListPage, Word
 from hub.timeline import service
 from hub.timeline.schemas import NoteIn, TimelineEntryOut
 
@@ -17,13 +17,13 @@ router = APIRouter(prefix="/clients/{client_id}", tags=["timeline"])
 
 @router.get("/timeline", response_model=ListPage[TimelineEntryOut])
 def timeline(
-    client_id: int,
+    client_id: IdParam,
     principal: PrincipalDep,
     session: SessionDep,
     at: NowDep,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    before: Annotated[str | None, Query(description="The 'next' of the previous page")] = None,
-    kind: Annotated[str | None, Query(description="note, message, file_activity or task")] = None,
+    before: Annotated[Cursor | None, Query(description="The 'next' of the previous page")] = None,
+    kind: Annotated[Word | None, Query(description="note, message, file_activity or task")] = None,
 ) -> ListPage[TimelineEntryOut]:
     """Newest first, at the level you may see."""
     page = service.read_timeline(
@@ -34,14 +34,14 @@ def timeline(
 
 @router.get("/timeline/{entry_id}", response_model=TimelineEntryOut)
 def entry(
-    client_id: int, entry_id: int, principal: PrincipalDep, session: SessionDep, at: NowDep
+    client_id: IdParam, entry_id: IdParam, principal: PrincipalDep, session: SessionDep, at: NowDep
 ) -> TimelineEntryOut:
     return service.read_entry(session, principal, client_id, entry_id, at)
 
 
 @router.post("/notes", response_model=TimelineEntryOut, status_code=201)
 def add_note(
-    client_id: int, body: NoteIn, principal: PrincipalDep, session: SessionDep, at: NowDep
+    client_id: IdParam, body: NoteIn, principal: PrincipalDep, session: SessionDep, at: NowDep
 ) -> TimelineEntryOut:
     """An internal note; @email or @firstname mentions colleagues."""
     entry = service.add_note(session, principal, client_id, body, at)

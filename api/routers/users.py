@@ -9,21 +9,26 @@ from pydantic import EmailStr
 
 from api.deps import AdminDep, SessionDep
 from hub.access import audit
-from hub.schemas import In, Instant, ListPage, Out
+from hub.schemas import Cursor, IdParam, In, Instant, ListPage, Out, Text
 from hub.staff import service as staff
 
 router = APIRouter(prefix="/users", tags=["admin: users"])
 
 
+#: The columns' lengths (hub/staff/models.py).
+Email = Annotated[EmailStr, Text(320)]
+Name = Annotated[str, Text(200, min_length=1)]
+
+
 class UserIn(In):
-    email: EmailStr
-    name: str
+    email: Email
+    name: Name
     is_admin: bool = False
 
 
 class UserPatch(In):
-    email: EmailStr | None = None
-    name: str | None = None
+    email: Email | None = None
+    name: Name | None = None
     is_admin: bool | None = None
     is_active: bool | None = None
 
@@ -42,7 +47,7 @@ def list_users(
     _: AdminDep,
     session: SessionDep,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
-    after: str | None = None,
+    after: Cursor | None = None,
     include_inactive: bool = True,
 ) -> ListPage[UserOut]:
     page = staff.list_users(session, limit=limit, after=after, include_inactive=include_inactive)
@@ -62,12 +67,14 @@ def create_user(body: UserIn, principal: AdminDep, session: SessionDep) -> UserO
 
 
 @router.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: int, _: AdminDep, session: SessionDep) -> UserOut:
+def get_user(user_id: IdParam, _: AdminDep, session: SessionDep) -> UserOut:
     return UserOut.model_validate(staff.get_user(session, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserOut)
-def update_user(user_id: int, body: UserPatch, principal: AdminDep, session: SessionDep) -> UserOut:
+def update_user(
+    user_id: IdParam, body: UserPatch, principal: AdminDep, session: SessionDep
+) -> UserOut:
     user = staff.update_user(
         session, staff.get_user(session, user_id), **body.model_dump(exclude_unset=True)
     )
@@ -81,7 +88,7 @@ def update_user(user_id: int, body: UserPatch, principal: AdminDep, session: Ses
 
 
 @router.delete("/{user_id}", status_code=204)
-def deactivate_user(user_id: int, principal: AdminDep, session: SessionDep) -> None:
+def deactivate_user(user_id: IdParam, principal: AdminDep, session: SessionDep) -> None:
     """Users are deactivated, never deleted: the timeline and audit trail name them."""
     staff.update_user(session, staff.get_user(session, user_id), is_active=False)
     audit.record(

@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from hub.schemas import In, Instant, Out
+from hub.schemas import Id, In, Instant, Moment, Out, Text
 
 LevelName = Literal["none", "metadata", "subject", "full"]
 
 
+#: The column's length (hub/access/models.py).
+Note = Annotated[str, Text(500, multiline=True)]
+#: A cover narrowed to more clients than this is better left for all of them.
+MAX_COVER_CLIENTS = 1000
+
+
 class CoverIn(In):
-    absent_user_id: int
-    covering_user_id: int
-    valid_from: datetime
-    valid_until: datetime
-    client_ids: list[int] | None = Field(
-        default=None, description="Narrow the cover to these clients; omit for all of them."
+    absent_user_id: Id
+    covering_user_id: Id
+    valid_from: Moment
+    valid_until: Moment
+    client_ids: list[Id] | None = Field(
+        default=None, max_length=MAX_COVER_CLIENTS,
+        description="Narrow the cover to these clients; omit for all of them."
     )
-    note: str = ""
+    note: Note = ""
 
 
 class CoverPatch(In):
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    client_ids: list[int] | None = None
-    note: str | None = None
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
+    client_ids: list[Id] | None = Field(default=None, max_length=MAX_COVER_CLIENTS)
+    note: Note | None = None
 
 
 class CoverOut(Out):
@@ -43,16 +49,16 @@ class CoverOut(Out):
 
 class AccessRuleIn(In):
     subject: Literal["role", "admin", "staff"]
-    role: str | None = None
-    client_group_id: int | None = None
-    special_group_id: int | None = None
+    role: Annotated[str, Text(64)] | None = None
+    client_group_id: Id | None = None
+    special_group_id: Id | None = None
     level: LevelName
 
 
 class AccessRulePatch(In):
     level: LevelName | None = None
-    client_group_id: int | None = None
-    special_group_id: int | None = None
+    client_group_id: Id | None = None
+    special_group_id: Id | None = None
 
 
 class AccessRuleOut(Out):

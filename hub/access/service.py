@@ -188,5 +188,5 @@ def list_audit(
     if action is not None:
         stmt = stmt.where(AuditEntry.action == action)
     if before:
-        stmt = stmt.where(AuditEntry.id < int(decode_cursor(before)["id"]))
+        stmt = stmt.where(AuditEntry.id < decode_cursor(before, {"id": int})["id"])
     return page_of(list(session.scalars(stmt)), size, lambda r: {"id": r.id})

@@ -7,7 +7,9 @@ import re
 from hub.errors import InvalidBusinessId
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
-_SHAPE = re.compile(r"^(\d{6,7})-(\d)$")
+# ASCII digits only: \d and int() also take Arabic-Indic or full-width digits, which would
+# let one company's ID be stored a second time in another script.
+_SHAPE = re.compile(r"^([0-9]{6,7})-([0-9])$")
 
 
 def check_digit(digits: str) -> int | None:
@@ -23,7 +25,13 @@ def check_digit(digits: str) -> int | None:
 def normalize_business_id(value: str) -> str:
     """Return the ID as ``1234567-8``; old six-digit IDs gain their leading zero."""
     text = value.strip().replace(" ", "")
-    match = _SHAPE.match(text)
+    if any(c.isdigit() and not c.isascii() for c in text):
+        raise InvalidBusinessId(
+            f"{value!r} has digits of another script; type the business ID with the digits "
+            "0-9, as seven digits, a hyphen and the check digit, for example 1572860-0",
+            field="business_id",
+        )
+    match = _SHAPE.fullmatch(text)
     if not match:
         raise InvalidBusinessId(
             f"{value!r} is not a business ID; write it as seven digits, a hyphen and the "

@@ -116,7 +116,7 @@ def list_responsibilities(
             (Responsibility.valid_until.is_(None)) | (Responsibility.valid_until > active_at),
         )
     if after:
-        stmt = stmt.where(Responsibility.id > int(decode_cursor(after, "after")["id"]))
+        stmt = stmt.where(Responsibility.id > decode_cursor(after, {"id": int}, "after")["id"])
     page = page_of(list(session.execute(stmt).all()), size, lambda row: {"id": row[0].id})
     return Page([describe(r, u, c) for r, u, c in page.items], page.next)
 

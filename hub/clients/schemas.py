@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field
 
-from hub.schemas import In, Instant, Out
+from hub.schemas import LONG_TEXT, Id, In, Instant, Moment, Number, Out, Text
 
 Status = Literal["prospect", "active", "archived"]
 
 
+#: Lengths are the columns' (hub/clients/models.py).
+Email = Annotated[EmailStr, Text(320)]
+BusinessId = Annotated[str, Text(20)]  # normalised to 9 characters by the service
+Domain = Annotated[str, Text(253)]
+RoleKey = Annotated[str, Text(64)]
+RoleName = Annotated[str, Text(200, min_length=1)]
+
+
 class ContactIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    emails: list[EmailStr] = Field(default_factory=list)
-    phone: str = ""
-    role: str = ""
+    name: Annotated[str, Text(200, min_length=1)]
+    emails: list[Email] = Field(default_factory=list, max_length=20)
+    phone: Annotated[str, Text(50)] = ""
+    role: Annotated[str, Text(200)] = ""
 
 
 class ContactOut(Out):
@@ -28,27 +35,27 @@ class ContactOut(Out):
 
 
 class ClientIn(In):
-    name: str = Field(min_length=1, max_length=300)
-    business_id: str | None = None
+    name: Annotated[str, Text(300, min_length=1)]
+    business_id: BusinessId | None = None
     status: Status = "active"
-    group_id: int | None = None
-    special_group_ids: list[int] = Field(default_factory=list)
-    customer_number: int | None = Field(default=None, ge=1)
-    domains: list[str] = Field(default_factory=list)
-    contacts: list[ContactIn] = Field(default_factory=list)
-    summary: str = ""
+    group_id: Id | None = None
+    special_group_ids: list[Id] = Field(default_factory=list, max_length=100)
+    customer_number: Number | None = None
+    domains: list[Domain] = Field(default_factory=list, max_length=50)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=200)
+    summary: Annotated[str, Text(LONG_TEXT, multiline=True)] = ""
 
 
 class ClientPatch(In):
-    name: str | None = Field(default=None, min_length=1, max_length=300)
-    business_id: str | None = None
+    name: Annotated[str, Text(300, min_length=1)] | None = None
+    business_id: BusinessId | None = None
     status: Status | None = None
-    group_id: int | None = None
-    special_group_ids: list[int] | None = None
-    customer_number: int | None = Field(default=None, ge=1)
-    domains: list[str] | None = None
-    contacts: list[ContactIn] | None = None
-    summary: str | None = None
+    group_id: Id | None = None
+    special_group_ids: list[Id] | None = Field(default=None, max_length=100)
+    customer_number: Number | None = None
+    domains: list[Domain] | None = Field(default=None, max_length=50)
+    contacts: list[ContactIn] | None = Field(default=None, max_length=200)
+    summary: Annotated[str, Text(LONG_TEXT, multiline=True)] | None = None
 
 
 class ClientRegisterOut(Out):
@@ -73,13 +80,13 @@ class ClientOut(ClientRegisterOut):
 
 
 class ClientGroupIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    starting_customer_number: int = Field(default=1000, ge=1)
+    name: Annotated[str, Text(200, min_length=1)]
+    starting_customer_number: Number = 1000
 
 
 class ClientGroupPatch(In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    starting_customer_number: int | None = Field(default=None, ge=1)
+    name: Annotated[str, Text(200, min_length=1)] | None = None
+    starting_customer_number: Number | None = None
 
 
 class ClientGroupOut(Out):
@@ -89,13 +96,13 @@ class ClientGroupOut(Out):
 
 
 class SpecialGroupIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    name: Annotated[str, Text(200, min_length=1)]
+    description: Annotated[str, Text(LONG_TEXT, multiline=True)] = ""
 
 
 class SpecialGroupPatch(In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = None
+    name: Annotated[str, Text(200, min_length=1)] | None = None
+    description: Annotated[str, Text(LONG_TEXT, multiline=True)] | None = None
 
 
 class SpecialGroupOut(Out):
@@ -105,9 +112,9 @@ class SpecialGroupOut(Out):
 
 
 class RoleIn(In):
-    key: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
-    name_fi: str = Field(min_length=1)
-    name_en: str = Field(min_length=1)
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$"), Text(64)]
+    name_fi: RoleName
+    name_en: RoleName
     level: Literal["none", "metadata", "subject", "full"] = Field(
         default="none",
         description="Level of the access rule created with the role; none by default "
@@ -116,8 +123,8 @@ class RoleIn(In):
 
 
 class RolePatch(In):
-    name_fi: str | None = None
-    name_en: str | None = None
+    name_fi: RoleName | None = None
+    name_en: RoleName | None = None
 
 
 class RoleOut(Out):
@@ -127,17 +134,17 @@ class RoleOut(Out):
 
 
 class ResponsibilityIn(In):
-    user_id: int
-    client_id: int
-    role: str
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    user_id: Id
+    client_id: Id
+    role: RoleKey
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
 
 
 class ResponsibilityPatch(In):
-    role: str | None = None
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    role: RoleKey | None = None
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
 
 
 class ResponsibilityOut(Out):

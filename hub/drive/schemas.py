@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
-from hub.schemas import In, Instant, Out
+from hub.schemas import Id, In, Instant, Out, Text
 
 
 class DriveEntryOut(Out):
@@ -43,10 +45,10 @@ class UnmappedFolderOut(Out):
 
 
 class DriveRootIn(In):
-    account_id: int
-    path: str = Field(min_length=1, max_length=500,
-                      description="The folder, relative to the drive root, e.g. "
-                                  "'Asiakkaat/1001 Oy Esimerkki Ab/'")
+    account_id: Id
+    path: Annotated[str, Text(500, min_length=1)] = Field(
+        description="The folder, relative to the drive root, e.g. "
+                    "'Asiakkaat/1001 Oy Esimerkki Ab/'")
 
 
 class DriveRootOut(Out):

@@ -62,12 +62,8 @@ def _after(cursor: str | None) -> tuple[bool, str] | None:
     """(a folder?, name) of the last entry of the previous page."""
     if not cursor:
         return None
-    mark = decode_cursor(cursor, "after")
-    try:
-        return bool(mark["f"]), str(mark["n"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput("the cursor is malformed; start again without it",
-                           field="after") from exc
+    mark = decode_cursor(cursor, {"f": bool, "n": str}, "after")
+    return mark["f"], mark["n"]
 
 
 def browse(session: Session, principal: Principal, client_id: int, at: datetime, *,
@@ -138,12 +134,9 @@ def unmapped(session: Session, principal: Principal, *, limit: int | None = None
     """Folders at the clients level of the principal's drives (admins: all drives) that
     are no client's root, for someone to map or leave."""
     size = clamp_limit(limit)
-    mark: dict[str, Any] = decode_cursor(after, "after") if after else {"a": 0, "p": ""}
-    try:
-        start, start_path = int(mark["a"]), str(mark["p"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInput("the cursor is malformed; start again without it",
-                           field="after") from exc
+    mark: dict[str, Any] = (decode_cursor(after, {"a": int, "p": str}, "after") if after
+                            else {"a": 0, "p": ""})
+    start, start_path = mark["a"], mark["p"]
     stmt = select(Account).where(Account.kind.in_(roots.DRIVE_KINDS), Account.id >= start)
     if not principal.is_admin:
         stmt = stmt.where(Account.owner_user_id == principal.user_id)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from hub.schemas import In, Instant, Out
+from hub.folders.template import MAX_NEXT_YEARS, MAX_PAST_YEARS
+from hub.schemas import Id, In, Instant, Out, Text
 
 
 class TemplateIn(In):
     #: The indented text format (see hub.folders.template); a ``years:`` line in it is
     #: used unless past_years / next_years are given.
-    text: str = Field(min_length=1, max_length=20_000)
-    past_years: int | None = Field(default=None, ge=0, le=20)
-    next_years: int | None = Field(default=None, ge=0, le=5)
+    text: Annotated[str, Text(20_000, min_length=1, multiline=True)]
+    past_years: int | None = Field(default=None, ge=0, le=MAX_PAST_YEARS, strict=True)
+    next_years: int | None = Field(default=None, ge=0, le=MAX_NEXT_YEARS, strict=True)
 
 
 class TemplateOut(Out):
@@ -34,7 +35,7 @@ class TemplateOut(Out):
 
 class FolderSettingsIn(In):
     auto_create: bool | None = None
-    year_lead_days: int | None = Field(default=None, ge=0, le=180)
+    year_lead_days: int | None = Field(default=None, ge=0, le=180, strict=True)
 
 
 class FolderSettingsOut(Out):
@@ -91,8 +92,8 @@ class ActionOut(Out):
 
 
 class PlanIn(In):
-    account_id: int | None = None
-    client_id: int | None = None
+    account_id: Id | None = None
+    client_id: Id | None = None
 
 
 class PlanOut(Out):
@@ -106,9 +107,9 @@ class PlanOut(Out):
 
 
 class ApplyIn(In):
-    account_id: int | None = None
+    account_id: Id | None = None
     #: Only these actions (each must be approved); all approved ones when left out.
-    action_ids: list[int] | None = None
+    action_ids: list[Id] | None = Field(default=None, max_length=10_000)
 
 
 class ApplyOut(Out):
@@ -120,8 +121,8 @@ class ApplyOut(Out):
 
 
 class ClientTreeIn(In):
-    client_id: int
-    account_id: int
+    client_id: Id
+    account_id: Id
 
 
 ActionStatus = Literal["proposed", "approved", "applying", "applied", "failed", "stale",

@@ -105,13 +105,8 @@ def list_actions(session: Session, principal: Principal, *, status: str | None =
         stmt = stmt.where(FolderAction.account_id == account_id)
     order = (FolderAction.account_id, FolderAction.seq, FolderAction.id)
     if after is not None:
-        mark = decode_cursor(after, "after")
-        try:
-            stmt = stmt.where(tuple_(*order) > tuple_(int(mark["a"]), int(mark["s"]),
-                                                      int(mark["i"])))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput("the cursor is malformed; start again without it",
-                               field="after") from exc
+        mark = decode_cursor(after, {"a": int, "s": int, "i": int}, "after")
+        stmt = stmt.where(tuple_(*order) > tuple_(mark["a"], mark["s"], mark["i"]))
     rows = list(session.scalars(stmt.order_by(*order).limit(size + 1)))
     return page_of(rows, size, lambda a: {"a": a.account_id, "s": a.seq, "i": a.id})
 

@@ -39,7 +39,9 @@ from hub.folders.naming import (
 YEAR = "{year}"
 _PATH = re.compile(r"^(?P<path>.*?/)(?=\s|$)(?P<rest>.*)$")
 _TAGS = re.compile(r"^\s*\[(?P<tag>[^\]]+)\]")
-_YEARS = re.compile(r"^years:\s*(?P<back>\d+)\s+back\s*,\s*(?P<ahead>\d+)\s+ahead\s*$")
+_YEARS = re.compile(r"^years:\s*(?P<back>[0-9]+)\s+back\s*,\s*(?P<ahead>[0-9]+)\s+ahead\s*$")
+#: How far back and ahead a template may reach: every year is a set of folders per client.
+MAX_PAST_YEARS, MAX_NEXT_YEARS = 20, 5
 
 
 class TemplateError(ValueError):
@@ -102,6 +104,9 @@ class FolderTemplate:
                                 "{client_name}, or every client would get the same folder")
         if self.past_years < 0 or self.next_years < 0:
             raise TemplateError("years back and ahead cannot be negative")
+        if self.past_years > MAX_PAST_YEARS or self.next_years > MAX_NEXT_YEARS:
+            raise TemplateError(f"a template reaches at most {MAX_PAST_YEARS} years back and "
+                                f"{MAX_NEXT_YEARS} ahead; lower the numbers on the years: line")
         _check_siblings(self.folders, "in the client root")
         if self.inbox is not None and self.inbox not in {n.name for n in self.folders}:
             raise TemplateError(f"the inbox {self.inbox!r} must be a top-level folder")

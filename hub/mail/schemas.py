@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hub.schemas import In, Instant, Out
+from hub.schemas import Id, In, Instant, Out
 
 
 class MessageOut(Out):
@@ -37,7 +37,7 @@ class ThreadOut(Out):
 
 
 class LinkIn(In):
-    client_id: int
+    client_id: Id
     add_contact: bool = Field(
         default=False, description="Also add the sender as a contact of the client"
     )
@@ -45,8 +45,9 @@ class LinkIn(In):
 
 class PrivacyIn(In):
     private: bool
-    visible_to: list[int] = Field(default_factory=list,
-                                  description="User ids who may still see the thread")
+    visible_to: list[Id] = Field(default_factory=list, max_length=1000,
+                                 description="Ids of active users who may still see "
+                                 "the thread, each once")
 
 
 class ReviewItemOut(Out):

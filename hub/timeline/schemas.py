@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from hub.schemas import In, Instant, Out
+from hub.schemas import Id, In, Instant, Out, Text
 
 
 class NoteIn(In):
-    text: str = Field(min_length=1, max_length=20000)
-    mentions: list[int] = Field(
-        default_factory=list,
+    text: Annotated[str, Text(20_000, min_length=1, multiline=True)]
+    mentions: list[Id] = Field(
+        default_factory=list, max_length=1000,
         description="User ids to mention, in addition to @email or @name.surname in the text.",
     )
 

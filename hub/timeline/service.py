@@ -20,6 +20,7 @@ from hub.clients.service import get_visible_client
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
 from hub.staff.models import User
+from hub.staff.service import require_active_users
 from hub.timeline.models import Mention, TimelineEntry
 from hub.timeline.schemas import FileActivityOut, NoteIn, TimelineEntryOut
 
@@ -112,12 +113,7 @@ def add_note(
         raise InvalidInput("a note cannot be empty", field="text")
     first_line = text.splitlines()[0]
     mentioned = find_mentions(session, text)
-    unknown = set(data.mentions) - set(
-        session.scalars(select(User.id).where(User.id.in_(data.mentions)))
-    )
-    if unknown:
-        raise InvalidInput(f"no user with id {sorted(unknown)[0]}", field="mentions")
-    mentioned |= set(data.mentions)
+    mentioned |= set(require_active_users(session, data.mentions, field="mentions"))
     entry = TimelineEntry(
         client_id=client_id,
         kind="note",
@@ -160,13 +156,8 @@ def read_timeline(
     if kind:
         stmt = stmt.where(TimelineEntry.kind == kind)
     if before:
-        mark = decode_cursor(before)
-        try:
-            t, eid = datetime.fromisoformat(mark["t"]), int(mark["id"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput(
-                "the cursor is malformed; start again without it", field="before"
-            ) from exc
+        mark = decode_cursor(before, {"t": datetime, "id": int})
+        t, eid = mark["t"], mark["id"]
         stmt = stmt.where(
             or_(
                 TimelineEntry.occurred_at < t,
