@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +12,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from hub.errors import AuthenticationFailed, ClientHubError, Conflict, InvalidInput
+
+log = logging.getLogger(__name__)
+
+#: FastAPI's detail for a request body it could not decode.
+_UNPARSED_BODY = "There was an error parsing the body"
 
 
 def _body(message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -71,5 +78,22 @@ def install(app: FastAPI) -> None:
             404: "no such endpoint; see /docs for the API",
             405: "this endpoint does not take that method; see /docs",
         }
+        if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+            # FastAPI's answer to a body it cannot decode (not UTF-8, a broken form): bad
+            # input like any other, so a 422 on the body.
+            return JSONResponse(_body(
+                "the request body could not be read; send one JSON object in UTF-8 with "
+                "'Content-Type: application/json'", "body"), 422)
         message = messages.get(exc.status_code, str(exc.detail))
         return JSONResponse(_body(message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The request's transaction has been rolled back by then; the trace goes to the
+        # log under a reference the person can quote, never to the caller.
+        reference = secrets.token_hex(6)
+        log.error("unexpected error %s on %s %s", reference, request.method,
+                  request.url.path, exc_info=exc)
+        return JSONResponse(_body(
+            f"something went wrong on the server and nothing was saved; try again, and if "
+            f"it happens again give your administrator the reference {reference}"), 500)

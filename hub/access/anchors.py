@@ -28,11 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.errors import InvalidInput
+from hub.schemas import ID_MAX
 
 log = logging.getLogger(__name__)
 
 VERSION = "a1"
 _HASH = re.compile(r"[0-9a-f]{64}")
+_ROW_ID = re.compile(r"[0-9]{1,10}")
 _FSYNC_EVERY = 1.0
 _last_fsync = {"at": 0.0}
 _warned: set[str] = set()
@@ -92,7 +94,9 @@ def read(path: Path) -> Iterator[Anchor | int]:
 def parse_head(value: str) -> Anchor:
     """``ID:HASH`` as ``clienthub audit head`` prints it; the trail is not needed."""
     entry_id, _, digest = value.strip().partition(":")
-    if not entry_id.isdigit() or not _HASH.fullmatch(digest):
+    # ASCII digits only, within the id column: str.isdigit() takes any script's digits.
+    if (not _ROW_ID.fullmatch(entry_id) or int(entry_id) > ID_MAX
+            or not _HASH.fullmatch(digest)):
         raise InvalidInput(
             f"{value!r} is not a kept audit head; give it as 'clienthub audit head' printed "
             "it: ID:HASH (a row id, a colon, 64 hex digits)", field="head")

@@ -199,3 +199,41 @@ def test_a_body_that_is_not_json_is_said_so_on_every_endpoint(api, session, admi
         # A body that is missing altogether is named the same way.
         empty = api.request(method, url, headers=admin.headers)
         assert _error(empty, 422, "body"), url
+
+
+def test_a_body_that_cannot_be_decoded_is_422_on_body(api, session, admin):
+    """Not UTF-8, or a form where JSON is expected: FastAPI's own 400 becomes bad input."""
+    client = f.client(session)
+    session.commit()
+    for content, kind in [(b'{"name": "\xff\xfe Oy"}', "application/json"),
+                          (b"name=Uusi+Oy", "application/x-www-form-urlencoded")]:
+        for method, url in [("POST", "/api/v1/clients"),
+                            ("PATCH", f"/api/v1/clients/{client.id}"),
+                            ("POST", f"/api/v1/clients/{client.id}/notes")]:
+            response = api.request(method, url, content=content,
+                                   headers={**admin.headers, "Content-Type": kind})
+            assert response.status_code == 422, (url, kind, response.text)
+            assert response.json()["error"]["field"] == "body", (url, kind)
+
+
+def test_an_unexpected_failure_is_a_json_500_with_a_reference(engine, caplog):
+    """What slips through every check still answers in the error shape, says nothing was
+    saved, and logs its trace under the reference the caller is given."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(engine=engine)
+
+    @app.get("/api/v1/broken-on-purpose", include_in_schema=False)
+    def broken() -> None:
+        raise RuntimeError("a defect")
+
+    with TestClient(app, raise_server_exceptions=False) as api:
+        response = api.get("/api/v1/broken-on-purpose")
+    assert response.status_code == 500
+    message = response.json()["error"]["message"]
+    assert "nothing was saved" in message
+    reference = message.rsplit(" ", 1)[-1]
+    assert any(reference in r.getMessage() and r.exc_info for r in caplog.records)
+    assert "a defect" not in response.text

@@ -218,11 +218,10 @@ def test_a_read_stays_on_record_when_the_answer_fails_afterwards(api, session, m
         AuditEntry.action == "entry.read", AuditEntry.actor_user_id == user.id)) == 1
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite"])  # the embedded server's database
 def test_fifty_clients_at_once_on_sqlite(server_engine, session, db_kind):
     """40 timeline readers and 10 note writers (with idempotency keys) for four seconds:
     no error, no lock error, and exactly the notes that were answered 201 are stored."""
-    if db_kind != "sqlite":
-        pytest.skip("the embedded server's database")
     readers, clients = [], []
     for n in range(40):
         user, headers = _staff(session)
@@ -282,9 +281,8 @@ def test_fifty_clients_at_once_on_sqlite(server_engine, session, db_kind):
         assert stored == written[n]
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite"])
 def test_sqlite_is_set_up_for_a_web_server(server_engine, db_kind):
-    if db_kind != "sqlite":
-        pytest.skip("SQLite settings")
     with server_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
