@@ -18,16 +18,21 @@ from hub.staff import service as staff
 _bearer = HTTPBearer(auto_error=False, description="A personal API token: clienthub tokens create")
 
 
-def get_session(request: Request) -> Session:
+# The dependencies that do no I/O are coroutines: FastAPI runs a plain function in the
+# thread pool, and a hop there and back costs more than most of them do.
+
+
+async def get_session(request: Request) -> Session:
     """The request's one session. It is committed before the answer is sent, when the
-    answer is a success, and rolled back otherwise (:mod:`api.transactions`)."""
+    answer is a success, and rolled back otherwise (:mod:`api.transactions`). Creating
+    it opens no connection: the first statement does, in the thread that runs it."""
     return request_unit(request).session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def now() -> datetime:
+async def now() -> datetime:
     """The instant access is decided at; one per request, so a page is judged as a whole."""
     return utcnow()
 
@@ -45,15 +50,15 @@ def current_principal(
             "this endpoint needs an API token; send 'Authorization: Bearer <token>' with a "
             "token from 'clienthub tokens create EMAIL'"
         )
-    user = staff.authenticate(session, credentials.credentials)
-    request_unit(request).identify(user.id)
-    return Principal.of(user)
+    principal = staff.authenticate(session, credentials.credentials)
+    request_unit(request).identify(principal.user_id)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def admin_principal(principal: PrincipalDep) -> Principal:
+async def admin_principal(principal: PrincipalDep) -> Principal:
     require_admin(principal)
     return principal
 

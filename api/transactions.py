@@ -139,6 +139,14 @@ class RequestUnit:
         if self._session is not None:
             self._session.close()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing is left to do in the database: settling and closing the session are
+        then plain Python (a read's audit row has committed; no connection is held),
+        and need no hop to the thread pool and back."""
+        return self.key is None and (self._session is None
+                                     or not self._session.in_transaction())
+
 
 def request_unit(request: Request) -> RequestUnit:
     unit = request.scope.get("state", {}).get(_UNIT)
@@ -216,7 +224,9 @@ class RequestTransactions:
             # transaction is settled. A streamed answer is committed, not kept for a key.
             complete = not message.get("more_body", False)
             body = b"".join(m.get("body", b"") for m in held[1:]) if complete else None
-            instead = await run_in_threadpool(unit.settle, int(held[0]["status"]), body)
+            status = int(held[0]["status"])
+            instead = (unit.settle(status, body) if unit.idle else
+                       await run_in_threadpool(unit.settle, status, body))
             settled = True
             if instead is not None:
                 replaced = True
@@ -228,7 +238,10 @@ class RequestTransactions:
         try:
             await self.app(scope, receive, answer)
         finally:
-            await run_in_threadpool(unit.close)
+            if unit.idle:
+                unit.close()
+            else:
+                await run_in_threadpool(unit.close)
 
 
 def _header(scope: Scope, name: str) -> str | None:

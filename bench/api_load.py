@@ -184,14 +184,17 @@ def child_env(checkout: Path, url: str, data: Path) -> dict[str, str]:
 
 
 def serve_command(checkout: Path, port: int, workers: int) -> list[str]:
+    """``clienthub serve`` with ``workers`` processes and no access log (the floor writes
+    none either), as far as the checkout has those options."""
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port",
                str(port)]
-    if workers > 1:
-        help_text = subprocess.run([*command[:4], "--help"], cwd=checkout, capture_output=True,
-                                   text=True, env={**os.environ, "PYTHONPATH": str(checkout),
-                                                   "COLUMNS": "200"}).stdout
-        if "--workers" in help_text:
-            command += ["--workers", str(workers)]
+    help_text = subprocess.run([*command[:4], "--help"], cwd=checkout, capture_output=True,
+                               text=True, env={**os.environ, "PYTHONPATH": str(checkout),
+                                               "COLUMNS": "200"}).stdout
+    if workers > 1 and "--workers" in help_text:
+        command += ["--workers", str(workers)]
+    if "--no-access-log" in help_text:
+        command.append("--no-access-log")
     return command
 
 
@@ -251,8 +254,8 @@ def serve_floor(port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run("bench.api_load:floor_app", factory=True, host="127.0.0.1", port=port,
-                workers=workers, log_level="warning", limit_concurrency=1024, backlog=2048,
-                timeout_keep_alive=30)
+                workers=workers, log_level="warning", access_log=False,
+                limit_concurrency=1024, backlog=2048, timeout_keep_alive=30)
 
 
 # --------------------------------------------------------------------------- wrk
@@ -488,11 +491,12 @@ def verdicts(runs: list[dict[str, Any]]) -> None:
         rps = float(run["requests"]) / float(run["seconds"])
         generator = run.get("generator", "python")
         label = f"{run['database']} x{run['clients']} ({generator})"
-        if run["clients"] == 50:
-            bad = int(run["errors"]) + int(run["lost"]) + int(run["duplicated"])
-            verdict = "PASS" if bad == 0 else "MISS"
-            print(f"| {label}: errors + lost + dup | 0 | {bad} | {verdict} |")
         if generator == "python":
+            # Only this run can tell: wrk counts no request left unanswered at the end.
+            if run["clients"] == 50:
+                bad = int(run["errors"]) + int(run["lost"]) + int(run["duplicated"])
+                verdict = "PASS" if bad == 0 else "MISS"
+                print(f"| {label}: errors + lost + dup | 0 | {bad} | {verdict} |")
             continue  # its latencies and rate are the generator's as much as the server's
         if run["clients"] == 20 and run["database"] == "sqlite":
             p99 = float(run["wrk"].get("read_p99", float("nan")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmak
 from sqlalchemy.types import TypeDecorator
 
 from hub.errors import DatabaseBusy
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there SQLite's own lock is the only one
+    fcntl = None  # type: ignore[assignment]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -105,28 +111,75 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 # SQLite has one writer at a time. Left to itself, a writer that finds the database
-# taken polls with growing sleeps and, in WAL mode, a transaction that read first and
-# then wants to write after another has committed fails at once ("database is locked").
-# So every transaction that writes through a Session first takes this process's lock
-# for the file (waiters queue on it and wake the moment it is free), then BEGIN
-# IMMEDIATE: the write lock before anything is read. Other processes (a sync worker, the
-# CLI) meet it as SQLite's own lock, waited out by the busy timeout.
+# taken polls with growing sleeps (up to 100 ms apart, so under load some wait for
+# seconds) and, in WAL mode, a transaction that read first and then wants to write after
+# another has committed fails at once ("database is locked"). So every transaction that
+# writes through a Session first takes this process's lock for the file (waiters queue
+# on it and wake the moment it is free), then a lock on a file beside the database that
+# the other processes using this code take too (``clienthub serve --workers N``, a sync
+# worker; polled a millisecond apart), then BEGIN IMMEDIATE: the write lock before
+# anything is read. A process without that file lock (an older version, the sqlite3
+# shell) meets it as SQLite's own lock, waited out by the busy timeout.
 
-_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS: dict[str, _Writer] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
-def _writer_lock(database: str) -> threading.Lock:
+class _Writer:
+    """The turn to write to one SQLite file: this process's lock, then the file lock."""
+
+    def __init__(self, database: str | None) -> None:
+        self._turn = threading.Lock()
+        self._path = None if database is None or fcntl is None else database + "-writer"
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self._turn.acquire(timeout=timeout):
+            return False
+        if self._take_file(deadline):
+            return True
+        self._turn.release()
+        return False
+
+    def _take_file(self, deadline: float) -> bool:
+        if self._path is None or fcntl is None:
+            return True
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            pause = 0.0002
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        return False
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.001)
+        except OSError:
+            self._path = None  # no file can be made there: SQLite's own lock still holds
+            return True
+
+    def release(self) -> None:
+        if self._fd is not None and self._path is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._turn.release()
+
+
+def _writer_lock(database: str) -> _Writer:
     if database in ("", ":memory:"):
-        return threading.Lock()  # a database of the connection's own
+        return _Writer(None)  # a database of the connection's own
     with _WRITERS_GUARD:
-        return _WRITERS.setdefault(os.path.abspath(database), threading.Lock())
+        path = os.path.abspath(database)
+        return _WRITERS.setdefault(path, _Writer(path))
 
 
 class _SQLiteConnection(sqlite3.Connection):
     """The driver's connection, letting go of the writer lock when its transaction ends."""
 
-    writer: threading.Lock | None = None
+    writer: _Writer | None = None
     holds_writer = False
 
     def begin_writing(self) -> None:

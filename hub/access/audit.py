@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Table, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from hub.access import anchors
@@ -97,6 +97,18 @@ def _audit_ring(settings: Settings) -> Keyring:
     return cached[1]
 
 
+_anchor_paths: dict[tuple[Path | None, Path], Path] = {}
+
+
+def _anchor_path(settings: Settings) -> Path:
+    """The settings' anchor file, resolved once (resolving asks the file system)."""
+    key = (settings.audit_anchor_path, settings.data_dir)
+    path = _anchor_paths.get(key)
+    if path is None:
+        path = _anchor_paths[key] = settings.resolved_audit_anchor_path
+    return path
+
+
 def record(
     session: Session,
     *,
@@ -107,7 +119,7 @@ def record(
     grant: str = "",
     detail: dict[str, Any] | None = None,
     own_transaction: bool = False,
-) -> AuditEntry:
+) -> None:
     """Append one row.
 
     Changes are recorded in the caller's transaction (``own_transaction=False``), so the
@@ -126,11 +138,11 @@ def record(
         "detail": dict(detail or {}),
     }
     if not own_transaction or _holds_audit_head(session):
-        return _append(session, **fields)
+        _append(session, **fields)
+        return
     begin_writing(session)
-    row = _append(session, **fields)
+    _append(session, **fields)
     session.commit()
-    return row
 
 
 def _holds_audit_head(session: Session) -> bool:
@@ -149,22 +161,29 @@ def _forget_append(session: Session) -> None:
     session.info.pop(_APPENDED, None)
 
 
-def _append(session: Session, **fields: Any) -> AuditEntry:
-    # Write first: this takes the head's row lock (PostgreSQL) or the write lock (SQLite)
-    # before the head is read, so two writers cannot chain to the same row.
-    session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(last_entry_id=AuditHead.last_entry_id)
-    )
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
-    new_id = head.last_entry_id + 1
+_HEAD = cast(Table, AuditHead.__table__)
+_ENTRIES = cast(Table, AuditEntry.__table__)
+# Taking the head's row lock (PostgreSQL; SQLite's write lock) and reading it is one
+# statement: two writers cannot chain to the same row.
+_TAKE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+              .values(last_entry_id=_HEAD.c.last_entry_id + 1)
+              .returning(_HEAD.c.last_entry_id, _HEAD.c.last_hash, _HEAD.c.trail))
+_SET_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+             .values(last_hash=bindparam("digest"), trail=bindparam("trail")))
+_ADD_ENTRY = insert(_ENTRIES)
+
+
+def _append(session: Session, **fields: Any) -> None:
+    # Core statements in the session's transaction: an append is a few statements on
+    # every audited read, and the unit of work's flush cost more than all of them.
+    new_id, prev_hash, trail = session.execute(_TAKE_HEAD).one()
     at = utcnow()
     settings = get_settings()
     ring = _audit_ring(settings)
-    if head.trail is None:
-        head.trail = secrets.token_hex(8)
+    trail = trail or secrets.token_hex(8)
     digest = _digest(
         entry_id=new_id,
-        prev_hash=head.last_hash,
+        prev_hash=prev_hash,
         at=at,
         actor_user_id=fields["actor_user_id"],
         action=fields["action"],
@@ -174,18 +193,15 @@ def _append(session: Session, **fields: Any) -> AuditEntry:
         detail=fields["detail"],
         key=ring.keys[ring.current],
         key_id=ring.current,
-        trail=head.trail,
+        trail=trail,
     )
-    row = AuditEntry(id=new_id, at=at, prev_hash=head.last_hash, hash=digest,
-                     key_id=ring.current, **fields)
-    session.add(row)
-    head.last_entry_id = new_id
-    head.last_hash = digest
-    session.flush()
+    row = {"id": new_id, "at": at, "prev_hash": prev_hash, "hash": digest,
+           "key_id": ring.current, **fields}
+    row["via"] = row.pop("grant")  # the column's name ("grant" is reserved in SQL)
+    session.execute(_ADD_ENTRY, row)
+    session.execute(_SET_HEAD, {"digest": digest, "trail": trail})
     session.info[_APPENDED] = True
-    session.info[_ANCHOR] = (settings.resolved_audit_anchor_path,
-                             Anchor(head.trail, new_id, digest))
-    return row
+    session.info[_ANCHOR] = (_anchor_path(settings), Anchor(trail, new_id, digest))
 
 
 _ANCHOR = "clienthub.audit_anchor"
@@ -264,7 +280,8 @@ def size(session: Session) -> int:
 
 def head(session: Session) -> Anchor:
     """The newest row's id and hash (and the trail's name), for the admin to keep."""
-    row = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one()
+    row = session.execute(select(AuditHead.trail, AuditHead.last_entry_id, AuditHead.last_hash)
+                          .where(AuditHead.id == 1)).one()
     return Anchor(row.trail or "", row.last_entry_id, row.last_hash)
 
 

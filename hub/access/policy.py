@@ -15,8 +15,9 @@ The level is the highest over all paths; ``none`` grants nothing (deny by defaul
 Periods are half-open: ``valid_from <= at < valid_until``; a missing bound is open.
 
 :func:`scope_clients` states this in SQL for lists; :func:`check` states it again in
-plain Python for single objects and audit reasons. Tests hold the two (and the OpenFGA
-model beside this file) to the same answers.
+plain Python for single objects and audit reasons. :func:`grant_of` is the request's
+answer for one client - the grant :func:`check` gives, in one prepared SQL statement.
+Tests hold the three (and the OpenFGA model beside this file) to the same answers.
 """
 
 from __future__ import annotations
@@ -28,14 +29,21 @@ from enum import IntEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    CompoundSelect,
+    Integer,
     Select,
     and_,
+    bindparam,
     case,
+    cast,
     exists,
     false,
     func,
     literal,
+    literal_column,
+    null,
     or_,
     select,
     true,
@@ -45,6 +53,7 @@ from sqlalchemy.orm import Session
 
 from hub.access.models import AccessRule, Cover, cover_clients
 from hub.clients.models import Client, Responsibility, client_special_groups
+from hub.db import UTCDateTime
 from hub.errors import PermissionDenied
 from hub.staff.models import User
 
@@ -100,7 +109,7 @@ _RANK = case(
 )
 
 
-def _valid_at(start: Any, end: Any, at: datetime) -> ColumnElement[bool]:
+def _valid_at(start: Any, end: Any, at: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     return and_(or_(start.is_(None), start <= at), or_(end.is_(None), end > at))
 
 
@@ -220,6 +229,78 @@ def client_levels(
     return {cid: Level(rank) for cid, rank in session.execute(stmt)}
 
 
+# --- SQL, for one client -------------------------------------------------------------------
+
+# One row per path to the client, strongest first; on a tie the more personal path (own,
+# then cover, then rule) and within it the order check() walks them in (by id).
+_PATH_ORDER = ("own", "cover", "rule")
+_statements: dict[bool, CompoundSelect[Any]] = {}
+
+
+def _grant_statement(is_admin: bool) -> CompoundSelect[Any]:
+    """The prepared statement: built once per kind of principal and reused, so that
+    SQLAlchemy neither builds nor compiles it again on each request."""
+    cached = _statements.get(is_admin)
+    if cached is not None:
+        return cached
+    uid: BindParameter[int] = bindparam("uid", type_=Integer)
+    cid: BindParameter[int] = bindparam("cid", type_=Integer)
+    at: BindParameter[Any] = bindparam("at", type_=UTCDateTime)
+    no_int = cast(null(), Integer)
+    own = (
+        select(_RANK.label("rank"), literal(0).label("path"), Responsibility.role.label("role"),
+               no_int.label("who"), Responsibility.id.label("o1"), literal(0).label("o2"))
+        .select_from(Responsibility)
+        .join(Client, Client.id == Responsibility.client_id)
+        .join(AccessRule, _responsibility_rule())
+        .where(Responsibility.user_id == uid, Responsibility.client_id == cid,
+               _valid_at(Responsibility.valid_from, Responsibility.valid_until, at))
+    )
+    names_client = exists().where(
+        cover_clients.c.cover_id == Cover.id, cover_clients.c.client_id == Client.id
+    )
+    absent_active = exists().where(User.id == Cover.absent_user_id, User.is_active.is_(true()))
+    covered = (
+        select(_RANK, literal(1), literal(""), Cover.absent_user_id, Cover.id, Responsibility.id)
+        .select_from(Cover)
+        .join(Responsibility, Responsibility.user_id == Cover.absent_user_id)
+        .join(Client, Client.id == Responsibility.client_id)
+        .join(AccessRule, _responsibility_rule())
+        .where(Cover.covering_user_id == uid, Responsibility.client_id == cid,
+               Cover.valid_from <= at, Cover.valid_until > at, absent_active,
+               _valid_at(Responsibility.valid_from, Responsibility.valid_until, at),
+               or_(Cover.narrowed.is_(False), names_client))
+    )
+    subjects = ["staff", "admin"] if is_admin else ["staff"]
+    by_rule = (
+        select(_RANK, literal(2), literal(""), no_int, AccessRule.id, literal(0))
+        .select_from(Client)
+        .join(AccessRule, and_(AccessRule.subject.in_(subjects), _rule_matches_client()))
+        .where(Client.id == cid)
+    )
+    stmt = union_all(own, covered, by_rule).order_by(
+        literal_column("rank").desc(), *(literal_column(c) for c in ("path", "o1", "o2"))
+    ).limit(1)
+    _statements[is_admin] = stmt
+    return stmt
+
+
+def grant_of(session: Session, principal: Principal, client_id: int,
+             at: datetime) -> Grant | None:
+    """What :func:`check` answers, as one statement: the strongest grant, or ``None``."""
+    if not principal.is_active:
+        return None
+    row = session.connection().execute(  # a plain read: none of the ORM's handling
+        _grant_statement(principal.is_admin),
+        {"uid": principal.user_id, "cid": client_id, "at": at}).first()
+    if row is None or row.rank == 0:
+        return None
+    path = _PATH_ORDER[row.path]
+    reason = {"own": f"own:{row.role}", "cover": f"cover:{row.who}",
+              "rule": f"rule:{row.o1}"}[path]
+    return Grant(client_id, Level(row.rank), reason)
+
+
 def require_admin(principal: Principal) -> None:
     """Admin-only actions manage the firm; they never open a client's timeline."""
     if not (principal.is_admin and principal.is_active):
@@ -302,6 +383,7 @@ __all__ = [
     "check",
     "client_levels",
     "covered_client_ids",
+    "grant_of",
     "grants_select",
     "own_client_ids",
     "require_admin",

@@ -6,10 +6,12 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from hub.access.policy import Principal
 from hub.db import utcnow
 from hub.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from hub.paging import Page, clamp_limit, decode_cursor, page_of
@@ -158,24 +160,37 @@ def revoke_token(session: Session, token_id: int, *, user_id: int | None = None)
     return row
 
 
-def authenticate(session: Session, token: str) -> User:
-    """The active user holding ``token``; every failure reads the same to the caller."""
+# One indexed lookup by the token's hash, built once: it runs on every request.
+_HOLDER = (
+    select(ApiToken.id.label("token_id"), ApiToken.revoked_at, ApiToken.last_used_at,
+           User.id.label("user_id"), User.is_admin, User.is_active)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+_TOKENS = cast(Table, ApiToken.__table__)
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    """The active user holding ``token``; every failure reads the same to the caller.
+
+    Read on every request, so nothing is cached: a revoked token or a deactivated user
+    is refused by the next request, in every process."""
     failure = AuthenticationFailed(
         "the API token is missing, unknown or revoked; send 'Authorization: Bearer <token>' "
         "with a token from 'clienthub tokens create EMAIL'"
     )
     if not token.startswith(TOKEN_PREFIX):
         raise failure
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    # On the connection: a plain read needs none of the ORM's handling of a statement.
+    row = session.connection().execute(_HOLDER, {"token_hash": hash_token(token)}).first()
     if row is None or row.revoked_at is not None:
         raise failure
-    user = row.user
-    if not user.is_active:
+    if not row.is_active:
         raise AuthenticationFailed(
             "this user is deactivated; ask an admin to reactivate the account"
         )
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        session.flush()
-    return user
+        session.execute(update(_TOKENS).where(_TOKENS.c.id == row.token_id)
+                        .values(last_used_at=now))
+    return Principal(user_id=row.user_id, is_admin=row.is_admin, is_active=True)

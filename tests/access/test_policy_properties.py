@@ -1,5 +1,6 @@
 """Property: for any firm and instant, the SQL list is exactly {c : check(c)}, at the
-same level - and the API shows nothing more than check() allows."""
+same level, and grant_of() is check() to the reason - and the API shows nothing more
+than check() allows."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from hub.access.policy import Level, Principal, check, client_levels, scope_clients
+from hub.access.policy import (
+    Level,
+    Principal,
+    check,
+    client_levels,
+    grant_of,
+    scope_clients,
+)
 from hub.clients.models import Client
 from hub.db import utcnow
 from hub.staff.service import create_token
@@ -35,6 +43,8 @@ def test_list_equals_check_for_every_user(session, world: World, tick: int, jitt
             assert listed == set(checked)
             assert client_levels(session, principal, at) == checked
             assert all(level > Level.NONE for level in checked.values())
+            # The request's one-statement answer: the same grant, reason included.
+            assert {c.id: grant_of(session, principal, c.id, at) for c in clients} == grants
     finally:
         session.rollback()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete
 
 from hub.access.models import AccessRule
@@ -148,3 +149,95 @@ def test_client_list_filters_and_search(api, session, make_caller):
     rest = ok(api.get("/api/v1/clients", headers=reader.headers,
                       params={"limit": 1, "after": page["next"]}))
     assert page["items"][0]["id"] != rest["items"][0]["id"] and rest["next"] is None
+
+
+@pytest.mark.parametrize("level", ["metadata", "subject", "full"])
+def test_a_page_shows_each_entry_as_the_entry_model_does(api, session, make_caller, level):
+    """The page is shaped straight from rows; every kind, owner, privacy and share level
+    must come out exactly as the entry model (``project``, used for one entry) shows it."""
+    from hub.access.policy import Level, Principal
+    from hub.staff.models import User
+    from hub.timeline.models import Mention
+    from hub.timeline.service import entry_level, project
+
+    reader, client = _setup(session, make_caller, level)
+    other = f.user(session, name="Mikko Laine")
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    shapes = [
+        {"kind": "note", "title": "Muistio", "summary": "s", "body": "b",
+         "actor_user_id": other.id},
+        {"kind": "message", "source_kind": "mail", "title": "Tiliotteet", "summary": "s",
+         "extra": {"participants": ["a@x.fi", "b@y.fi"], "thread": 7},
+         "owner_user_id": other.id, "owner_ids": [other.id], "share_level": "subject"},
+        {"kind": "message", "source_kind": "mail", "title": "Oma", "is_private": True,
+         "owner_user_id": reader.id, "owner_ids": [reader.id], "extra": {"participants": []}},
+        {"kind": "message", "source_kind": "mail", "title": "Salainen", "is_private": True,
+         "owner_user_id": other.id, "owner_ids": [other.id]},
+        {"kind": "message", "source_kind": "mail", "title": "Jaettu", "is_private": True,
+         "owner_user_id": other.id, "private_to": [reader.id], "share_level": "metadata"},
+        {"kind": "file_activity", "source_kind": "drive", "title": "40 files",
+         "extra": {"action": "added", "count": 40, "folder": "Kirjanpito/2026/12",
+                   "names": ["a.pdf", "b.pdf"]}, "share_level": "full"},
+        {"kind": "file_activity", "source_kind": "drive", "title": "no action", "extra": {}},
+        {"kind": "task", "title": "Tehtävä", "extra": None},
+    ]
+    entries = []
+    for n, shape in enumerate(shapes):
+        entry = TimelineEntry(client_id=client.id, occurred_at=at + timedelta(minutes=n),
+                              source_ref=f"shape{n}", **shape)
+        session.add(entry)
+        session.flush()
+        entries.append(entry)
+    session.add_all([Mention(entry_id=entries[0].id, user_id=other.id),
+                     Mention(entry_id=entries[0].id, user_id=reader.id)])
+    session.commit()
+    principal = Principal.of(session.get(User, reader.id))
+    expected = []
+    for entry in sorted(entries, key=lambda e: e.occurred_at, reverse=True):
+        session.refresh(entry)
+        shown = entry_level(entry, Level.parse(level), principal)
+        if shown > Level.NONE:
+            expected.append(project(entry, shown).model_dump(mode="json"))
+    page = ok(api.get(f"/api/v1/clients/{client.id}/timeline", headers=reader.headers))
+    assert page["items"] == expected
+    assert len(expected) >= 6  # the hidden private entry is the one left out
+    # One entry at a time says the same as the page.
+    for item in expected:
+        one = ok(api.get(f"/api/v1/clients/{client.id}/timeline/{item['id']}",
+                         headers=reader.headers))
+        assert one == item
+
+
+def test_an_audited_read_is_one_commit_and_a_few_statements(api, session, engine, make_caller):
+    """A timeline read commits its audit row before it answers - once: the token's
+    last-used stamp (once a minute) aside, nothing else commits, and the page, the
+    access decision and the audit row take a handful of statements, not one per entry."""
+    from sqlalchemy import event
+
+    reader, client = _setup(session, make_caller)
+    for i in range(30):
+        session.add(TimelineEntry(client_id=client.id, kind="note", title=f"n{i}",
+                                  occurred_at=datetime(2026, 11, 1, tzinfo=UTC)
+                                  + timedelta(hours=i), source_ref=f"c{i}"))
+    session.commit()
+    url = f"/api/v1/clients/{client.id}/timeline"
+    ok(api.get(url, headers=reader.headers))  # stamps the token's last use
+    seen = {"commit": 0, "statements": 0}
+
+    def committed(_conn):
+        seen["commit"] += 1
+
+    def executed(*_args):
+        seen["statements"] += 1
+
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        page = ok(api.get(url, headers=reader.headers, params={"limit": 20}))
+    finally:
+        event.remove(engine, "commit", committed)
+        event.remove(engine, "before_cursor_execute", executed)
+    assert len(page["items"]) == 20
+    assert seen["commit"] == 1
+    # token, grant, page, mentions; the audit append's three; PostgreSQL's write turn.
+    assert seen["statements"] <= 8, seen
