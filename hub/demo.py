@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.access.policy import Principal
 from hub.access.schemas import CoverIn
 from hub.access.service import create_cover
 from hub.clients.business_id import make_business_id
 from hub.clients.groups import create_client_group, create_special_group
+from hub.clients.models import Client
 from hub.clients.responsibilities import create_responsibility
 from hub.clients.schemas import (
     ClientGroupIn,
@@ -20,7 +23,7 @@ from hub.clients.schemas import (
     ResponsibilityIn,
     SpecialGroupIn,
 )
-from hub.clients.service import create_client
+from hub.flows.clients import create_client
 from hub.staff.service import create_token, create_user
 from hub.timeline.models import Mention, TimelineEntry
 from hub.timeutil import firm_zone
@@ -151,3 +154,19 @@ def build(session: Session, now: datetime) -> DemoFirm:
         client_ids=[c.id for c in clients],
         covered_client_id=clients[0].id,
     )
+
+
+def all_clients(session: Session) -> list[Client]:
+    """Every client of the demo firm, by customer number."""
+    return list(session.scalars(select(Client).order_by(Client.customer_number)))
+
+
+def make_private(session: Session, message_key: str, owner_user_id: int,
+                 now: datetime) -> None:
+    """The demo's private thread: its owner makes it private, as over the API."""
+    from hub.mail.models import MailMessage
+    from hub.mail.service import set_private
+
+    message = session.scalar(select(MailMessage).where(MailMessage.message_key == message_key))
+    if message is not None:
+        set_private(session, Principal(owner_user_id), message.thread_id, True, [], now)

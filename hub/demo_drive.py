@@ -13,8 +13,8 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from hub.folders.naming import ClientFacts, root_name
 from hub.folders.template import DEFAULT_TEMPLATE, expand
+from hub.naming import ClientFacts, root_name
 
 
 def _touch(path: Path, when: datetime, content: bytes = b"") -> None:

@@ -11,18 +11,17 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.signals import worker_process_init
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.accounts.models import Account
 from hub.db import make_engine, make_session_factory
 from hub.errors import NotFound, SourceFailed
+from hub.flows.sync import accounts_to_sync
 from hub.process import settle
 from hub.settings import get_settings
 from hub.sync.protocol import SourceError
 from hub.sync.runner import SyncInProgress
 from workers.folders import enforce_folders
-from workers.sync import SYNCABLE_KINDS, sync_account
+from workers.sync import sync_account
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def backoff(retries: int) -> int:
 
 
 @shared_task(bind=True, name="workers.tasks.sync_account_task", max_retries=MAX_RETRIES)
-def sync_account_task(self: Task, account_id: int) -> dict[str, Any]:
+def sync_account_task(self: Task[[int], dict[str, Any]], account_id: int) -> dict[str, Any]:
     try:
         runs = sync_account(session_factory(), account_id)
     except (SyncInProgress, NotFound) as exc:
@@ -78,14 +77,9 @@ def sync_account_task(self: Task, account_id: int) -> dict[str, Any]:
 
 @shared_task(name="workers.tasks.sync_all")
 def sync_all() -> list[dict[str, Any]]:
-    """Enqueues one sync per enabled account that can be synced."""
-    with session_factory()() as session:
-        ids = list(session.scalars(
-            select(Account.id)
-            .where(Account.enabled.is_(True), Account.kind.in_(SYNCABLE_KINDS))
-            .order_by(Account.id)))
+    """Enqueues one sync per account a sync covers (every enabled one)."""
     return [{"account_id": account_id, "task_id": sync_account_task.delay(account_id).id}
-            for account_id in ids]
+            for account_id, _ in accounts_to_sync(session_factory())]
 
 
 @shared_task(name="workers.tasks.enforce_folders_task")

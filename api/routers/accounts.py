@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from api.deps import PrincipalDep, SessionDep
 from hub.accounts import service
 from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
-from hub.mail.filing import queued
+from hub.flows import accounts as flows
+from hub.flows.sync import sync_status as status_of
 from hub.schemas import IdParam, Instant, ListPage, Out
-from hub.sync.models import SyncLease, SyncRun
 
 router = APIRouter(tags=["accounts and sync"])
 
@@ -43,7 +40,7 @@ def update_account(account_id: IdParam, body: AccountPatch, principal: Principal
                    session: SessionDep) -> AccountOut:
     """Change an account; a ``mail_archive`` or ``local`` account's path only an admin
     changes."""
-    account = service.update_account(
+    account = flows.update_account(
         session, principal, service.get_account(session, principal, account_id), body)
     return service.describe(account)
 
@@ -84,19 +81,7 @@ def sync_status(principal: PrincipalDep, session: SessionDep) -> ListPage[Accoun
     each folder, then files what came into the timelines (the 'filing' stream);
     'waiting' counts what is fetched and not yet filed. A failed run says why;
     'unparsed' counts messages kept raw because they did not parse."""
-    out = []
-    for account in service.visible_accounts(session, principal):
-        runs = session.scalars(select(SyncRun).where(SyncRun.account_id == account.id)
-                               .order_by(SyncRun.id.desc()).limit(200))
-        latest: dict[str, SyncRun] = {}
-        for run in runs:
-            latest.setdefault(run.stream, run)
-        lease = session.get(SyncLease, account.id)
-        now = datetime.now(lease.expires_at.tzinfo) if lease else None
-        waiting, held = queued(session, account.id)
-        out.append(AccountStatus(
-            account_id=account.id, name=account.name,
-            running=bool(lease and now and lease.expires_at > now),
-            streams=[StreamStatus.model_validate(r) for r in latest.values()],
-            waiting=waiting, held=held))
-    return ListPage(items=out)
+    return ListPage(items=[AccountStatus(
+        account_id=s.account.id, name=s.account.name, running=s.running,
+        streams=[StreamStatus.model_validate(r) for r in s.runs],
+        waiting=s.waiting, held=s.held) for s in status_of(session, principal)])

@@ -11,6 +11,7 @@ from hub.access import audit
 from hub.access.policy import client_levels, require_admin
 from hub.clients import service
 from hub.clients.schemas import ClientIn, ClientOut, ClientPatch, ClientRegisterOut, Status
+from hub.flows import clients as flows
 from hub.schemas import Cursor, IdParam, ListPage, Search
 
 router = APIRouter(prefix="/clients", tags=["clients"])
@@ -76,7 +77,7 @@ def get_client(
 
 @router.post("", response_model=ClientOut, status_code=201)
 def create_client(body: ClientIn, principal: AdminDep, session: SessionDep) -> ClientOut:
-    client = service.create_client(session, body)
+    client = flows.create_client(session, body)
     audit.record(
         session,
         actor_user_id=principal.user_id,
@@ -92,7 +93,7 @@ def update_client(
     client_id: IdParam, body: ClientPatch, principal: AdminDep, session: SessionDep
 ) -> ClientOut:
     client = service.get_client_for_admin(session, client_id)
-    service.update_client(session, client, body)
+    flows.update_client(session, client, body)
     audit.record(
         session,
         actor_user_id=principal.user_id,
@@ -107,7 +108,7 @@ def update_client(
 def delete_client(client_id: IdParam, principal: AdminDep, session: SessionDep) -> None:
     """Only a client without a timeline can be deleted; archive the others."""
     client = service.get_client_for_admin(session, client_id)
-    service.delete_client(session, client)
+    flows.delete_client(session, client)
     audit.record(
         session,
         actor_user_id=principal.user_id,

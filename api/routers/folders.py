@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import AdminDep, NowDep, SessionDep
+from connectors import registry
 from hub.access import audit
 from hub.errors import InvalidInput
+from hub.flows import folders as jobs
 from hub.folders import service, templates
 from hub.folders.schemas import (
     ActionOut,
@@ -27,7 +29,6 @@ from hub.folders.schemas import (
 )
 from hub.schemas import ID_MAX, Cursor, IdParam, ListPage, Word
 from hub.timeutil import firm_today
-from workers import folders as jobs
 
 router = APIRouter(prefix="/folders", tags=["admin: client folders"])
 
@@ -148,7 +149,7 @@ def approve(action_id: IdParam, p: AdminDep, session: SessionDep) -> ActionOut:
 @router.post("/apply", response_model=ApplyOut)
 def apply(body: ApplyIn, p: AdminDep, factory: FactoryDep) -> ApplyOut:
     """Carry out approved actions on the drives, one committed step at a time."""
-    report = jobs.apply_approved(factory, p, account_id=body.account_id,
+    report = jobs.apply_approved(factory, registry, p, account_id=body.account_id,
                                  action_ids=body.action_ids)
     with factory() as session:
         rows = service.actions_by_ids(session, p, report.applied + report.failed
@@ -161,13 +162,13 @@ def apply(body: ApplyIn, p: AdminDep, factory: FactoryDep) -> ApplyOut:
 @router.post("/actions/{action_id}/undo", response_model=ActionOut)
 def undo(action_id: IdParam, p: AdminDep, factory: FactoryDep) -> ActionOut:
     """Move a renamed or moved entry back; remove a created folder if it is still empty."""
-    return ActionOut.model_validate(jobs.undo(factory, p, action_id))
+    return ActionOut.model_validate(jobs.undo(factory, registry, p, action_id))
 
 
 @router.post("/trees", response_model=list[ActionOut], status_code=201)
 def create_tree(body: ClientTreeIn, p: AdminDep, factory: FactoryDep,
                 now: NowDep) -> list[ActionOut]:
     """Create a client's folders from its template on a drive, its root too if missing."""
-    actions, _ = jobs.create_client_tree(factory, p, body.client_id, body.account_id,
-                                          firm_today(now))
+    actions, _ = jobs.create_client_tree(factory, registry, p, body.client_id,
+                                          body.account_id, firm_today(now))
     return [ActionOut.model_validate(a) for a in actions]

@@ -18,9 +18,10 @@ reference: all give the same dictionaries (``tests/connectors/test_imap_fetch.py
 from __future__ import annotations
 
 import imaplib
+import io
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 from imapclient.response_parser import parse_fetch_response
 
@@ -153,6 +154,12 @@ def _internaldate(text: bytes) -> datetime:
 Answers = dict[int, dict[bytes, Any]]
 
 
+def _reader(imap: imaplib.IMAP4) -> io.BufferedReader:
+    # imaplib reads the socket's makefile("rb"), a buffered reader of bytes; typeshed
+    # types the attribute as text or bytes.
+    return cast(io.BufferedReader, imap.file)
+
+
 def read_fetch(imap: imaplib.IMAP4, tag: bytes,
                answers: Answers | None = None) -> tuple[str, list[Any], Answers]:
     """Read until the command ``tag`` completes: (status, completion data, answers by
@@ -163,7 +170,7 @@ def read_fetch(imap: imaplib.IMAP4, tag: bytes,
     expunged meanwhile, and an answer imaplib kept from an earlier command (a flag
     change another session made) must not be merged into a different message. An
     answer without a UID cannot be told apart and is dropped; earlier ones count least."""
-    file = imap.file
+    file = _reader(imap)
     if answers is None:
         answers = {}
 
@@ -183,10 +190,12 @@ def read_fetch(imap: imaplib.IMAP4, tag: bytes,
             if others:
                 for answer in parse_fetch(others).values():
                     merge(answer)
-            return result[0], result[1], answers
+            # imaplib files a completion as (status, data); typeshed says a list of bytes.
+            status, completion = cast(tuple[str, list[Any]], result)
+            return status, completion, answers
         if not _FETCH_START.match(file.peek(64)):
-            imap._check_bye()  # type: ignore[attr-defined]
-            imap._get_response()  # type: ignore[attr-defined]
+            imap._check_bye()  # private, reached through IMAP4.__getattr__ in typeshed
+            imap._get_response()
             continue
         line = file.readline(_MAXLINE + 1)
         if len(line) > _MAXLINE or not line.endswith(b"\r\n"):
@@ -231,7 +240,7 @@ def _rest(imap: imaplib.IMAP4, line: bytes, into: list[Any], *, first: bool = Fa
     text = _as_imaplib(line) if first else line.removesuffix(b"\r\n")
     while (literal := _LITERAL.search(text)) is not None:
         into.append((text, _exact(imap, int(literal.group(1)))))
-        following = imap.file.readline(_MAXLINE + 1)
+        following = _reader(imap).readline(_MAXLINE + 1)
         if len(following) > _MAXLINE or not following.endswith(b"\r\n"):
             raise imap.abort("socket error: EOF in FETCH")
         text = following.removesuffix(b"\r\n")
@@ -239,7 +248,7 @@ def _rest(imap: imaplib.IMAP4, line: bytes, into: list[Any], *, first: bool = Fa
 
 
 def _exact(imap: imaplib.IMAP4, size: int) -> bytes:
-    data = imap.file.read(size)
+    data = _reader(imap).read(size)
     if len(data) != size:
         raise imap.abort("socket error: EOF in the middle of a message")
     return data

@@ -17,7 +17,6 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
-from typing import Any
 
 from connectors.mail.charsets import decode_header_value, decode_param, recover_8bit, unfold
 from connectors.mail.model import Address, Attachment, Limits, ParsedMail
@@ -30,7 +29,7 @@ from connectors.mail.sanitize import collapse_whitespace, sanitize_html, snippet
 # The pre-scan and the attachment reader keep private names in this module: the parser must
 # survive either of them failing, and the tests make them fail by replacing these names.
 
-__all__ = ["parse_message", "parse_to_dict"]
+__all__ = ["parse_message"]
 
 # compat32 measured about five times faster than policy.default on real mail, and its
 # header objects are not needed: headers are decoded here, from the raw values.
@@ -374,9 +373,3 @@ def parse_message(raw: bytes, limits: Limits = Limits()) -> ParsedMail:
             return _finish(draft, problems, failed=True)
         except Exception:
             return _finish(_Draft(), ["could not parse message"], failed=True)
-
-
-def parse_to_dict(raw: bytes) -> dict[str, Any]:
-    """:func:`parse_message` with the default limits, as the plain dictionary the hub
-    files (and a parse worker process sends back)."""
-    return parse_message(raw).as_dict()

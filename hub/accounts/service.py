@@ -4,7 +4,8 @@ What an account may point at is :mod:`hub.accounts.targets`'s to say. An account
 reads a path on the server (``mail_archive``, ``local``) is an admin's grant: only an
 admin (or the command line, run on the server) adds one or changes its path, for
 whichever owner they name, and the audit trail records who granted which path to whom.
-Every change to an account is recorded in the same transaction.
+Every change to an account is recorded in the same transaction. What a change means for
+the account's past entries and drive roots is :mod:`hub.flows.accounts`'s to do.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
 from hub.accounts.secrets import reveal_secret, set_secret
 from hub.accounts.targets import SERVER_PATH_KINDS, checked_settings
 from hub.crypto import Keyring
-from hub.drive.roots import DRIVE_KINDS, account_changed
 from hub.errors import InvalidInput, NotFound, PermissionDenied
-from hub.mail.matching import reshare
 from hub.staff.models import User
 
 _SHARE_RANK = {"metadata": 1, "subject": 2, "full": 3}
+#: The account kinds a sync reads (a connector serves each: ``connectors/registry.py``).
+SYNCABLE_KINDS = ("mail_archive", "imap", "local", "webdav")
 
 
 def _validate(kind: str, settings: dict[str, object]) -> None:
@@ -95,6 +96,22 @@ def visible_accounts(session: Session, principal: Principal) -> Sequence[Account
     return list(session.scalars(stmt))
 
 
+def all_accounts(session: Session) -> Sequence[Account]:
+    """Every account, for the command line run on the server."""
+    return list(session.scalars(select(Account).order_by(Account.id)))
+
+
+def accounts_to_sync(session: Session, account_id: int | None = None) -> Sequence[Account]:
+    """The accounts a sync covers, for the scheduler and the command line alike: every
+    enabled account of a kind a sync reads, by id; or the one account named (even a
+    disabled one: naming it is asking for it), if it exists."""
+    if account_id is not None:
+        named = session.get(Account, account_id)
+        return [named] if named is not None else []
+    return list(session.scalars(select(Account).where(
+        Account.enabled.is_(True), Account.kind.in_(SYNCABLE_KINDS)).order_by(Account.id)))
+
+
 def get_account(session: Session, principal: Principal, account_id: int) -> Account:
     account = session.get(Account, account_id)
     if account is None or (account.owner_user_id != principal.user_id
@@ -126,10 +143,6 @@ def update_account(session: Session, principal: Principal, account: Account,
     if "enabled" in fields and patch.enabled is not None:
         account.enabled = patch.enabled
     session.flush()
-    if account.kind in DRIVE_KINDS and fields & {"settings", "share_level"}:
-        account_changed(session, account)
-    elif "share_level" in fields and patch.share_level:
-        reshare(session, account)
     changed = _target(account) if "settings" in fields else {}
     audit.record(session, actor_user_id=principal.user_id, action="account.update",
                  detail={"account_id": account.id, "fields": sorted(fields), **changed})

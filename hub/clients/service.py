@@ -1,7 +1,8 @@
 """Clients and their contacts: creating, changing, and listing what a principal may see.
 
 What may identify a client in mail (its domains, its contacts' addresses) is checked in
-:mod:`hub.clients.addresses`.
+:mod:`hub.clients.addresses`. What follows a change in other domains (past mail re-matched,
+a client with a timeline kept) is :mod:`hub.flows.clients`'s to do.
 """
 
 from __future__ import annotations
@@ -32,9 +33,7 @@ from hub.clients.models import (
 )
 from hub.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn
 from hub.errors import Conflict, InvalidInput, NotFound
-from hub.mail.matching import rematch
 from hub.paging import Page, clamp_limit, decode_cursor, page_of
-from hub.timeline.models import TimelineEntry
 
 
 def _not_visible(client_id: int) -> NotFound:
@@ -159,26 +158,18 @@ def create_client(session: Session, data: ClientIn) -> Client:
     )
     session.add(client)
     session.flush()
-    _rematch(session, client)
     return client
 
 
-def _reach(client: Client) -> tuple[set[str], set[str]]:
+def reach(client: Client) -> tuple[set[str], set[str]]:
+    """The addresses and domains that identify the client in mail."""
     return ({e.email for c in client.contacts for e in c.emails},
             {d.domain for d in client.domains})
 
 
-def _rematch(session: Session, client: Client,
-             before: tuple[set[str], set[str]] = (set(), set())) -> None:
-    """Past mail from the client's addresses and domains joins its timeline now (and mail
-    of removed ones leaves it, unless a person linked it by hand)."""
-    addresses, domains = _reach(client)
-    rematch(session, addresses=addresses | before[0], domains=domains | before[1])
-
-
 def update_client(session: Session, client: Client, patch: ClientPatch) -> Client:
     fields = patch.model_fields_set
-    before = _reach(client)
+    before = reach(client)
     if "name" in fields and patch.name is not None:
         client.name, client.name_key = patch.name, patch.name.casefold()
     if "business_id" in fields:
@@ -201,18 +192,12 @@ def update_client(session: Session, client: Client, patch: ClientPatch) -> Clien
     if "summary" in fields and patch.summary is not None:
         client.summary = patch.summary
     session.flush()
-    if fields & {"contacts", "domains"}:
-        _rematch(session, client, before)
     return client
 
 
 def delete_client(session: Session, client: Client) -> None:
-    has_history = session.scalar(select(exists().where(TimelineEntry.client_id == client.id)))
-    if has_history:
-        raise Conflict(
-            f"client {client.name} has a timeline, which the firm must retain; set its "
-            "status to archived instead"
-        )
+    """Delete the client; whether it may go (it has no timeline) is asked first, by
+    :func:`hub.flows.clients.delete_client`."""
     session.delete(client)
     session.flush()
 

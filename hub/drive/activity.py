@@ -1,9 +1,10 @@
 """What happened in a drive during one transaction, gathered before it becomes timeline.
 
-The sink notes every file it finds added, changed or removed as an :class:`Activity` in a
-buffer held by the session. :mod:`hub.drive.entries` turns the buffer into timeline entries
-once, just before the transaction commits, because only then is everything a batch did
-known:
+The sink notes every file it finds added, changed or removed as an :class:`Activity` in
+the buffer of the transaction it writes in (:class:`hub.drive.sink.DriveSink` keeps one
+per session). The runner asks the sink to settle just before the batch commits, and
+:mod:`hub.drive.entries` turns the buffer into timeline entries then, in the same
+transaction, because only then is everything a batch did known:
 
 * a move shows as a file gone from one folder's listing and a new one in another's (or,
   from a source that reports single entries, a delete and an add, in either order); the
@@ -13,23 +14,18 @@ known:
 * the careful and the set-based paths of the runner run the same sink code and fill the
   same buffer, so they write the same entries.
 
-Savepoints of the careful path commit without settling (their before-commit is nested);
-a rolled-back transaction drops its buffer with everything it did. The sink adds an
-item's activity only after the item's writes succeeded, so a savepoint that rolls back an
-item leaves nothing of it here.
+A rolled-back transaction's buffer is discarded with everything it did. The sink adds an
+item's activity only after the item's writes succeeded, and takes it back when the item
+fails, so a savepoint that rolls back an item leaves nothing of it here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy.orm import Session
-
 Action = Literal["added", "changed", "moved", "removed"]
-_KEY = "clienthub.drive.activity"
 
 
 @dataclass(slots=True)
@@ -60,19 +56,9 @@ class ActivityBuffer:
     #: One instant for the whole transaction: a batch is never split across two windows.
     now: datetime
     activities: list[Activity] = field(default_factory=list)
-
-
-def buffer(session: Session, clock: Callable[[], datetime]) -> ActivityBuffer:
-    found = session.info.get(_KEY)
-    if found is None:
-        found = session.info[_KEY] = ActivityBuffer(clock())
-    assert isinstance(found, ActivityBuffer)
-    return found
-
-
-def take(session: Session) -> ActivityBuffer | None:
-    found = session.info.pop(_KEY, None)
-    return found if isinstance(found, ActivityBuffer) else None
+    #: Per account: is the drive's first index under way (no sync of it has finished)?
+    #: Asked once per transaction, as a run may finish before the next one.
+    initial: dict[int, bool] = field(default_factory=dict)
 
 
 def pair_moves(activities: list[Activity]) -> list[Activity]:
@@ -99,4 +85,4 @@ def pair_moves(activities: list[Activity]) -> list[Activity]:
     return [a for i, a in enumerate(activities) if i not in used or a.action == "moved"]
 
 
-__all__ = ["Action", "Activity", "ActivityBuffer", "buffer", "pair_moves", "take"]
+__all__ = ["Action", "Activity", "ActivityBuffer", "pair_moves"]

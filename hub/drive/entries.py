@@ -46,11 +46,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, exists, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
-from hub.drive.activity import Activity, ActivityBuffer, pair_moves, take
+from hub.drive.activity import Activity, ActivityBuffer, pair_moves
 from hub.drive.index import files_under
 from hub.drive.listing import name_of, parent_of
 from hub.sync.models import SyncRun
@@ -58,7 +58,6 @@ from hub.timeline.models import TimelineEntry
 from hub.timeutil import in_firm_zone
 
 WINDOW = timedelta(minutes=10)
-_INDEXED = "clienthub.drive.indexed_before"
 RECENT_DAYS = 14
 SAMPLES = 5
 SOURCE_KIND = "drive"
@@ -124,19 +123,22 @@ def _label(activity: Activity, root: str | None) -> str:
 
 
 def indexed_before(session: Session, account_id: int) -> bool:
-    """Has a sync of the account ever finished? Until then every file found is old news.
-    Asked once per transaction (a sync's batch) and account."""
-    known: dict[int, bool] = session.info.setdefault(_INDEXED, {})
-    if account_id not in known:
-        known[account_id] = bool(session.scalar(select(exists().where(
-            SyncRun.account_id == account_id, SyncRun.finished_at.is_not(None),
-            SyncRun.status.in_(("ok", "resynced"))))))
-    return known[account_id]
+    """Has a sync of the account ever finished? Until then every file found is old news."""
+    return bool(session.scalar(select(exists().where(
+        SyncRun.account_id == account_id, SyncRun.finished_at.is_not(None),
+        SyncRun.status.in_(("ok", "resynced"))))))
+
+
+def first_index(session: Session, found: ActivityBuffer, account_id: int) -> bool:
+    """Is the account's first index under way? Asked once per transaction (a sync's
+    batch) and account, and kept in the transaction's buffer."""
+    if account_id not in found.initial:
+        found.initial[account_id] = not indexed_before(session, account_id)
+    return found.initial[account_id]
 
 
 def _groups(session: Session, found: ActivityBuffer) -> dict[tuple[int, str], _Group]:
     groups: dict[tuple[int, str], _Group] = {}
-    initial: dict[int, bool] = {}
     start = _window(found.now)
     recent = found.now - timedelta(days=RECENT_DAYS)
 
@@ -153,9 +155,7 @@ def _groups(session: Session, found: ActivityBuffer) -> dict[tuple[int, str], _G
         if activity.client_id is None:
             continue  # a folder no client's root is under: the review list shows it
         account = activity.account_id
-        if account not in initial:
-            initial[account] = not indexed_before(session, account)
-        if not initial[account]:
+        if not first_index(session, found, account):
             ref = (f"drive:{account}:{activity.action}:{start:%Y%m%dT%H%M}:"
                    f"{_digest(activity.folder)}")
             group(activity, activity.action, activity.folder, ref, found.now).add(activity)
@@ -180,6 +180,8 @@ def _groups(session: Session, found: ActivityBuffer) -> dict[tuple[int, str], _G
 
 
 def write_entries(session: Session, found: ActivityBuffer) -> None:
+    """A transaction's drive activity as timeline entries, written in that transaction
+    (the sink's ``settle``, just before the runner commits the batch)."""
     groups = _groups(session, found)
     if not groups:
         return
@@ -337,27 +339,3 @@ def reshare(session: Session, account: Account) -> None:
         .values(share_level=account.share_level, owner_user_id=account.owner_user_id,
                 owner_ids=[account.owner_user_id]).execution_options(
         synchronize_session="fetch"))
-
-
-# --- settling the buffer when the transaction commits -----------------------------------
-
-
-def settle(session: Session) -> None:
-    """Write what the transaction did to the timeline now (a commit does it by itself)."""
-    found = take(session)
-    if found is not None and found.activities:
-        write_entries(session, found)
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session: Session) -> None:
-    if not session.in_nested_transaction():
-        settle(session)
-        session.info.pop(_INDEXED, None)  # the run may finish before the next transaction
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, previous: SessionTransaction) -> None:
-    if previous.parent is None:
-        take(session)
-        session.info.pop(_INDEXED, None)

@@ -15,18 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.drive.listing import (
-    CONTENT_TYPE,
-    ETAG,
-    MODIFIED_BY,
-    MTIME,
-    NAME,
-    SIZE,
-    STABLE_ID,
-    FileRow,
-    as_datetime,
-    field_of,
-)
+from hub.drive.listing import FileRow, as_datetime
 from hub.drive.models import DriveFolder
 
 
@@ -51,15 +40,13 @@ class Entry:
 
 def content_type(row: FileRow) -> str | None:
     """The source's type, else what the name's extension says (as a browser would)."""
-    given = field_of(row, CONTENT_TYPE)
-    return str(given) if given else mimetypes.guess_type(row[NAME], strict=False)[0]
+    return row.content_type or mimetypes.guess_type(row.name, strict=False)[0]
 
 
 def file_entry(folder: DriveFolder, row: FileRow) -> Entry:
-    return Entry(folder.path + row[NAME], folder.path, row[NAME], False, folder.client_id,
-                 field_of(row, SIZE), as_datetime(field_of(row, MTIME)), field_of(row, ETAG),
-                 field_of(row, STABLE_ID), content_type(row), field_of(row, MODIFIED_BY),
-                 folder.id)
+    return Entry(folder.path + row.name, folder.path, row.name, False, folder.client_id,
+                 row.size, as_datetime(row.mtime), row.etag, row.stable_id, content_type(row),
+                 row.modified_by, folder.id)
 
 
 def folder_entry(folder: DriveFolder) -> Entry:
@@ -109,7 +96,7 @@ def paths(session: Session, account_id: int, prefix: str = "") -> Iterator[str]:
         if path:
             yield path
         for row in files:
-            yield path + row[NAME]
+            yield path + row.name
 
 
 def files_under(session: Session, account_id: int, prefix: str) -> int:

@@ -21,24 +21,51 @@ instead ``Item(stream, external_id=<path>, kind="file" | "folder", data={"name",
 the same facts ...})``, or with ``deleted=True``, for each changed entry; the hub folds
 them into the folder that holds them (:func:`apply_entries`).
 
-Stored, a folder's files are a list of arrays in name order,
-``[name, size, mtime, stable_id, etag, content_type, modified_by]`` with trailing nulls
-left out: a few dozen bytes a file, read and written with the folder.
+Each file is a :class:`FileRow`. Stored, a folder's files are a list of arrays in name
+order, ``[name, size, mtime, stable_id, etag, content_type, modified_by]`` with trailing
+nulls left out: a few dozen bytes a file, read and written with the folder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from hub.sync.protocol import Item
 from hub.timeutil import aware_time
 
-NAME, SIZE, MTIME, STABLE_ID, ETAG, CONTENT_TYPE, MODIFIED_BY = range(7)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-FileRow = list[Any]
+
+
+class FileRow(NamedTuple):
+    """One file of a folder as the index keeps it. A tuple, so that a 100,000-file drive
+    costs no more to read and compare than the arrays it is stored as."""
+
+    name: str
+    size: int | None = None
+    #: Microseconds since 1970.
+    mtime: int | None = None
+    #: The source's identity of the file, which survives a rename (``inode:<n>``,
+    #: ``file_id:<id>``).
+    stable_id: str | None = None
+    etag: str | None = None
+    content_type: str | None = None
+    modified_by: str | None = None
+
+
+def stored_row(row: Sequence[Any]) -> list[Any]:
+    """The array the index stores for a row: its fields in order, trailing nulls left out
+    (``FileRow(*array)`` reads it back)."""
+    out = list(row)
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
+_BY_NAME = attrgetter("name")
 
 
 def parent_of(path: str) -> str:
@@ -97,16 +124,14 @@ def _size(value: Any) -> int | None:
 
 
 def file_row(data: Mapping[str, Any]) -> FileRow | None:
-    """The stored array for one file of a listing, or None when it names no file."""
+    """The row for one file of a listing, or None when it names no file."""
     name = data.get("name")
     if not isinstance(name, str) or not name or "/" in name or len(name) > 300:
         return None
-    row = [name, _size(data.get("size")), mtime_of(data.get("mtime", data.get("modified"))),
-           stable_id(data), _text(data.get("etag"), 200), _text(data.get("content_type"), 200),
-           _text(data.get("modified_by"), 300)]
-    while row[-1] is None:
-        row.pop()
-    return row
+    return FileRow(name, _size(data.get("size")),
+                   mtime_of(data.get("mtime", data.get("modified"))), stable_id(data),
+                   _text(data.get("etag"), 200), _text(data.get("content_type"), 200),
+                   _text(data.get("modified_by"), 300))
 
 
 def _plain_file(data: dict[str, Any]) -> FileRow | None:
@@ -121,18 +146,14 @@ def _plain_file(data: dict[str, Any]) -> FileRow | None:
             or type(size) is not int or type(mtime) is not int or type(inode) is not int
             or inode <= 0):
         return None
-    return [name, size, mtime, f"inode:{inode}"]
-
-
-def field_of(row: FileRow, index: int) -> Any:
-    return row[index] if index < len(row) else None
+    return FileRow(name, size, mtime, f"inode:{inode}")
 
 
 def changed(before: FileRow, after: FileRow) -> bool:
     """Did the file change (its content, by what the source says of it)? A fact only one
     side has (a server that stopped sending modification times) proves nothing."""
-    for index in (SIZE, MTIME, ETAG):
-        old, new = field_of(before, index), field_of(after, index)
+    for old, new in ((before.size, after.size), (before.mtime, after.mtime),
+                     (before.etag, after.etag)):
         if old is not None and new is not None and old != new:
             return True
     return False
@@ -179,7 +200,7 @@ def listing_of(item: Item) -> Listing | None:
         if row is None:
             row = file_row(entry) if isinstance(entry, Mapping) else None
         if row is not None:
-            rows[row[NAME]] = row
+            rows[row.name] = row
     subs: dict[str, SubFolder] = {}
     for entry in folders:
         if not isinstance(entry, Mapping):
@@ -188,13 +209,13 @@ def listing_of(item: Item) -> Listing | None:
         if isinstance(name, str) and name and "/" not in name and len(name) <= 300:
             subs[name] = SubFolder(name, mtime_of(entry.get("mtime", entry.get("modified"))),
                                    _text(entry.get("etag"), 200), stable_id(entry))
-    return Listing(folder, sorted(rows.values(), key=lambda r: r[NAME]),
-                   sorted(subs.values(), key=lambda s: s.name))
+    return Listing(folder, sorted(rows.values(), key=_BY_NAME),
+                   sorted(subs.values(), key=_BY_NAME))
 
 
 def apply_entries(base: Listing, items: Iterable[Item]) -> Listing:
     """A stored folder with single-entry changes folded in (a delta connector's items)."""
-    files = {row[NAME]: row for row in base.files}
+    files = {row.name: row for row in base.files}
     folders = {sub.name: sub for sub in base.folders}
     for item in items:
         name = name_of(item.external_id)
@@ -209,8 +230,8 @@ def apply_entries(base: Listing, items: Iterable[Item]) -> Listing:
                 folders[name] = SubFolder(name, mtime_of(item.data.get("mtime")),
                                           _text(item.data.get("etag"), 200),
                                           stable_id(item.data))
-    return Listing(base.folder, sorted(files.values(), key=lambda r: r[NAME]),
-                   sorted(folders.values(), key=lambda s: s.name))
+    return Listing(base.folder, sorted(files.values(), key=_BY_NAME),
+                   sorted(folders.values(), key=_BY_NAME))
 
 
 def is_entry(item: Item) -> bool:
@@ -220,5 +241,5 @@ def is_entry(item: Item) -> bool:
 
 
 __all__ = ["FileRow", "Listing", "SubFolder", "apply_entries", "as_datetime", "changed",
-           "field_of", "file_row", "is_entry", "is_listing", "listing_of", "mtime_of",
-           "name_of", "parent_of", "stable_id"]
+           "file_row", "is_entry", "is_listing", "listing_of", "mtime_of", "name_of",
+           "parent_of", "stable_id", "stored_row"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,15 +11,34 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
     String,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base, UTCDateTime, utcnow
+from hub.drive.listing import FileRow, stored_row
+
+
+class FileRows(TypeDecorator[list[FileRow]]):
+    """A folder's files: :class:`FileRow` values in Python, a JSON list of arrays in the
+    database (the fields in order, trailing nulls left out)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Sequence[Sequence[Any]] | None,
+                           dialect: Dialect) -> list[list[Any]] | None:
+        return None if value is None else [stored_row(row) for row in value]
+
+    def process_result_value(self, value: list[list[Any]] | None,
+                             dialect: Dialect) -> list[FileRow]:
+        return [FileRow(*row) for row in value or ()]
 
 
 class DriveFolder(Base):
@@ -52,7 +72,7 @@ class DriveFolder(Base):
     client_id: Mapped[int | None] = mapped_column(
         ForeignKey("clients.id", ondelete="SET NULL"), nullable=True
     )
-    files: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)
+    files: Mapped[list[FileRow]] = mapped_column(FileRows, default=list)
     file_count: Mapped[int] = mapped_column(Integer, default=0)
     file_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     #: Its own listing has been read (a folder first seen in its parent's is not yet).

@@ -5,7 +5,7 @@ folders (default ``""``: the drive's top-level folders are the client roots). A 
 that level is mapped automatically when its name matches exactly one client by the root
 pattern (``settings["root_pattern"]``, default ``{customer_number} {client_name}``,
 tolerant of case, spacing and Finnish letters) or by a business ID written in it - see
-:mod:`hub.folders.naming`. A folder that matches no client, or several, stays unmapped and
+:mod:`hub.naming`. A folder that matches no client, or several, stays unmapped and
 is listed for review.
 
 An admin may map any folder of the drive to a client, or clear a mapping; such a
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, event, insert, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
 from hub.clients.models import Client
@@ -33,9 +33,8 @@ from hub.drive.entries import refile, reshare
 from hub.drive.index import items_under
 from hub.drive.listing import name_of, parent_of
 from hub.drive.models import ClientRoot, DriveFolder
-from hub.folders.naming import DEFAULT_ROOT_PATTERN, ClientFacts, RootIndex
+from hub.naming import DEFAULT_ROOT_PATTERN, ClientFacts, RootIndex
 
-_KEY = "clienthub.drive.roots"
 DRIVE_KINDS = ("local", "webdav")
 
 
@@ -63,7 +62,9 @@ def client_index(session: Session, pattern: str) -> tuple[RootIndex, dict[int | 
 
 @dataclass(slots=True)
 class RootMap:
-    """One account's roots, read once per transaction by the sink."""
+    """One account's roots, read once per transaction by the sink (which keeps it for the
+    transaction, and reads it again after a savepoint that may have decided a root rolled
+    back)."""
 
     account_id: int
     level: str
@@ -129,32 +130,14 @@ class RootMap:
 
 
 def root_map(session: Session, account: Account) -> RootMap:
-    cache: dict[int, RootMap] = session.info.setdefault(_KEY, {})
-    found = cache.get(account.id)
-    if found is None:
-        settings = account.settings or {}
-        found = cache[account.id] = RootMap(
-            account.id, clients_path(settings),
-            str(settings.get("root_pattern") or DEFAULT_ROOT_PATTERN),
-            {path: client for path, client in session.execute(select(
-                ClientRoot.path, ClientRoot.client_id).where(
-                ClientRoot.account_id == account.id))})
-    return found
-
-
-def forget(session: Session) -> None:
-    """Drop the roots read in this transaction (after a mapping changed)."""
-    session.info.pop(_KEY, None)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    forget(session)  # another transaction may change mappings before this session's next
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, previous: SessionTransaction) -> None:
-    forget(session)  # even a savepoint's: it may have rolled back a root found in it
+    """The account's roots as they are stored now."""
+    settings = account.settings or {}
+    return RootMap(
+        account.id, clients_path(settings),
+        str(settings.get("root_pattern") or DEFAULT_ROOT_PATTERN),
+        {path: client for path, client in session.execute(select(
+            ClientRoot.path, ClientRoot.client_id).where(
+            ClientRoot.account_id == account.id))})
 
 
 def _effective(session: Session, account_id: int, path: str) -> int | None:
@@ -233,7 +216,6 @@ def recalculate(session: Session, account: Account) -> int:
     now = utcnow()
     for path, old, new in changes:
         reassign(session, account, path, old, new, now)
-    forget(session)
     return len(changes)
 
 
@@ -251,6 +233,5 @@ def decide(session: Session, account: Account, path: str, client_id: int | None,
     row.client_id, row.origin, row.decided_by = client_id, "manual", decided_by
     session.flush()
     moved = reassign(session, account, path, old, client_id, utcnow())
-    forget(session)
     return old, moved
 

@@ -21,7 +21,6 @@ from hub.access.policy import Grant, Level, Principal, require_admin
 from hub.accounts.models import Account
 from hub.clients.service import get_client_for_admin, get_visible_client
 from hub.drive import index, roots
-from hub.drive.listing import NAME
 from hub.drive.models import ClientRoot, DriveFolder
 from hub.drive.schemas import (
     DriveEntryOut,
@@ -104,7 +103,7 @@ def browse(session: Session, principal: Principal, client_id: int, at: datetime,
     listed: list[tuple[bool, str, Any]] = sorted(
         ((False, f.name, f) for f in index.subfolders(session, account.id, folder_path)),
         key=lambda t: t[1])
-    listed += sorted(((True, row[NAME], row) for row in folder.files),
+    listed += sorted(((True, row.name, row) for row in folder.files),
                      key=lambda t: t[1])
     mark = _after(after)
     if mark is not None:

@@ -6,7 +6,9 @@ children: its files replace the stored ones, a subfolder it does not name is gon
 everything below it, and one it names for the first time gets a row of its own (whose
 files its own listing brings). What differs from the stored folder is what happened -
 files added, changed, removed - and is noted as activity for the timeline
-(:mod:`hub.drive.activity`, :mod:`hub.drive.entries`). Single ``file``/``folder`` items,
+(:mod:`hub.drive.activity`), which the sink writes to the timeline when the runner
+settles the batch, just before it commits (:meth:`DriveSink.settle`,
+:mod:`hub.drive.entries`). Single ``file``/``folder`` items,
 from a source that reports changes one entry at a time, are folded into the stored
 listing of the folder that holds them and go the same way.
 
@@ -19,7 +21,9 @@ careful and fast paths write the same rows and the same activity.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -29,22 +33,15 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
 from hub.db import insert_rows, reserve_ids, utcnow
-from hub.drive.activity import Action, Activity, buffer
-
-# Importing entries also registers the commit hook that writes the timeline.
-from hub.drive.entries import RECENT_DAYS, SAMPLES, indexed_before
+from hub.drive.activity import Action, Activity, ActivityBuffer
+from hub.drive.entries import RECENT_DAYS, SAMPLES, first_index, write_entries
 from hub.drive.listing import (
-    MTIME,
-    NAME,
-    SIZE,
-    STABLE_ID,
     FileRow,
     Listing,
     SubFolder,
     apply_entries,
     as_datetime,
     changed,
-    field_of,
     is_entry,
     listing_of,
     name_of,
@@ -100,12 +97,12 @@ class _Folder:
 class _Batch:
     """The folders one batch touches, by path, and each live folder's subfolders."""
 
-    def __init__(self, session: Session, account: Account, now: datetime) -> None:
+    def __init__(self, session: Session, account: Account, found: ActivityBuffer) -> None:
         self.session = session
         self.account = account
-        self.now = now
+        self.now = found.now
         #: The drive's first index is under way (no sync of it has finished).
-        self.initial = not indexed_before(session, account.id)
+        self.initial = first_index(session, found, account.id)
         self.folders: dict[str, _Folder] = {}
         self.children: dict[str, set[str]] = {}
         self.loaded_children: set[str] = set()
@@ -156,9 +153,62 @@ class _Batch:
         self.gone_folders.append(folder.path)
 
 
+@dataclass(slots=True)
+class _Pending:
+    """What the sink keeps for the transaction a session is in, until it settles."""
+
+    activity: ActivityBuffer
+    #: Each account's roots, read once per transaction.
+    roots: dict[int, RootMap] = field(default_factory=dict)
+
+
 class DriveSink:
+    """The runner calls :meth:`settle` just before a batch's transaction commits and
+    :meth:`discard` when it rolls back; between the two the sink keeps the transaction's
+    activity and roots (per session: one sink serves every session of a run)."""
+
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self.clock = clock
+        self._pending: weakref.WeakKeyDictionary[Session, _Pending] = (
+            weakref.WeakKeyDictionary())
+
+    def settle(self, session: Session) -> None:
+        """Before the transaction commits: what it did to the drive reaches the client
+        timelines, collapsed, in the same transaction."""
+        pending = self._pending.pop(session, None)
+        if pending is not None and pending.activity.activities:
+            write_entries(session, pending.activity)
+
+    def discard(self, session: Session) -> None:
+        """The transaction rolled back: nothing it noted happened."""
+        self._pending.pop(session, None)
+
+    def _txn(self, session: Session) -> _Pending:
+        pending = self._pending.get(session)
+        if pending is None:
+            pending = self._pending[session] = _Pending(ActivityBuffer(self.clock()))
+        return pending
+
+    def _roots(self, session: Session, account: Account) -> RootMap:
+        roots = self._txn(session).roots
+        found = roots.get(account.id)
+        if found is None:
+            found = roots[account.id] = root_map(session, account)
+        return found
+
+    @contextmanager
+    def _undo_on_failure(self, session: Session) -> Iterator[None]:
+        """An item that fails takes back what it noted: the runner rolls back the
+        savepoint it wrote in, which may have decided a root (so they are read again), and
+        its activity must not reach the timeline."""
+        pending = self._txn(session)
+        mark = len(pending.activity.activities)
+        try:
+            yield
+        except BaseException:
+            del pending.activity.activities[mark:]
+            pending.roots.clear()
+            raise
 
     def apply(self, session: Session, account: Account, record: Record, item: Item) -> bool:
         return self.apply_many(session, account, [(record, item)]) == 0
@@ -166,6 +216,11 @@ class DriveSink:
     def apply_many(self, session: Session, account: Account,
                    pairs: list[tuple[Record, Item]]) -> int:
         """Apply live items; returns how many were kept raw because they made no sense."""
+        with self._undo_on_failure(session):
+            return self._apply_many(session, account, pairs)
+
+    def _apply_many(self, session: Session, account: Account,
+                    pairs: list[tuple[Record, Item]]) -> int:
         listings: list[tuple[Record, Listing]] = []
         singles: dict[str, list[tuple[Record, Item]]] = {}
         unparsed = 0
@@ -179,7 +234,7 @@ class DriveSink:
                 unparsed += 1
                 record.data = {"error": f"not a drive listing or entry: kind {item.kind!r}, "
                                         f"id {item.external_id[:200]!r}"}
-        batch = _Batch(session, account, buffer(session, self.clock).now)
+        batch = _Batch(session, account, self._txn(session).activity)
         if listings:
             self._write(batch, listings)
         if singles:
@@ -197,7 +252,11 @@ class DriveSink:
         no live folder's listing names it any more - a folder that could not be read (a
         local folder's permissions) is not an empty one. A single entry: folded out of
         the folder that holds it, if that folder is still there."""
-        batch = _Batch(session, account, buffer(session, self.clock).now)
+        with self._undo_on_failure(session):
+            self._gone(session, account, record)
+
+    def _gone(self, session: Session, account: Account, record: Record) -> None:
+        batch = _Batch(session, account, self._txn(session).activity)
         if record.kind == "listing":
             path = record.external_id[1:]
             if not path:
@@ -209,9 +268,9 @@ class DriveSink:
             if parent is not None and parent.live and parent.listed:
                 return  # named by its parent's listing as it is now: there, unread
             notes: list[Activity] = []
-            self._remove(batch, root_map(session, account), folder, path, notes)
+            self._remove(batch, self._roots(session, account), folder, path, notes)
             self._flush(batch)
-            buffer(session, self.clock).activities.extend(notes)
+            self._txn(session).activity.activities.extend(notes)
             return
         if record.kind in ("file", "folder"):
             item = Item(record.stream, record.external_id, record.kind, record.occurred_at,
@@ -239,7 +298,7 @@ class DriveSink:
 
     def _write(self, batch: _Batch, listings: list[tuple[Record, Listing]], *,
                loaded: bool = False) -> None:
-        roots = root_map(batch.session, batch.account)
+        roots = self._roots(batch.session, batch.account)
         if not loaded:
             batch.load(listing.folder for _, listing in listings)
         activities: list[Activity] = []
@@ -249,7 +308,7 @@ class DriveSink:
             # The drive root is nobody's.
             client_id, root = (roots.client_for(batch.session, listing.folder)
                                if listing.folder else (None, None))
-            before = {row[NAME]: row for row in folder.files} if folder.listed else {}
+            before = {row.name: row for row in folder.files} if folder.listed else {}
             activities += self._file_changes(batch, folder, before, listing.files,
                                              client_id, root)
             if (folder.files != listing.files or not folder.listed
@@ -260,7 +319,7 @@ class DriveSink:
         self._flush(batch)  # new rows get their ids
         for record, listing in listings:
             record.target_id = batch.folders[listing.folder].id
-        buffer(batch.session, self.clock).activities.extend(activities)
+        self._txn(batch.session).activity.activities.extend(activities)
 
     def _file_changes(self, batch: _Batch, folder: _Folder, before: dict[str, FileRow],
                       after: list[FileRow], client_id: int | None,
@@ -274,7 +333,7 @@ class DriveSink:
         out: list[Activity] = []
         names = set()
         for row in after:
-            name = row[NAME]
+            name = row.name
             names.add(name)
             old = before.get(name)
             action: Action | None = "added" if old is None else (
@@ -294,15 +353,15 @@ class DriveSink:
         (with a few names and their time range); only the recent ones one by one, as
         they are the work a colleague looks for (see hub.drive.entries)."""
         recent_from = _micros(now - timedelta(days=RECENT_DAYS))
-        fresh = [r for r in rows if (field_of(r, MTIME) or 0) >= recent_from]
-        old = [r for r in rows if (field_of(r, MTIME) or 0) < recent_from]
+        fresh = [r for r in rows if (r.mtime or 0) >= recent_from]
+        old = [r for r in rows if (r.mtime or 0) < recent_from]
         out = [self._activity(account_id, client_id, root, folder, "added", row)
                for row in fresh]
         if old:
-            times = [t for t in (field_of(r, MTIME) for r in old) if t is not None]
-            out.append(Activity(account_id, client_id, root, folder, "added", old[0][NAME],
-                                folder + old[0][NAME], count=len(old),
-                                names=tuple(r[NAME] for r in old[:SAMPLES]),
+            times = [r.mtime for r in old if r.mtime is not None]
+            out.append(Activity(account_id, client_id, root, folder, "added", old[0].name,
+                                folder + old[0].name, count=len(old),
+                                names=tuple(r.name for r in old[:SAMPLES]),
                                 earliest=as_datetime(min(times)) if times else None,
                                 modified=as_datetime(max(times)) if times else None))
         return out
@@ -310,9 +369,8 @@ class DriveSink:
     @staticmethod
     def _activity(account_id: int, client_id: int, root: str | None, folder: str,
                   action: Action, row: FileRow, filed_under: str | None = None) -> Activity:
-        return Activity(account_id, client_id, root, filed_under or folder, action, row[NAME],
-                        folder + row[NAME], field_of(row, STABLE_ID), field_of(row, SIZE),
-                        as_datetime(field_of(row, MTIME)))
+        return Activity(account_id, client_id, root, filed_under or folder, action, row.name,
+                        folder + row.name, row.stable_id, row.size, as_datetime(row.mtime))
 
     def _subfolders(self, batch: _Batch, roots: RootMap, folder: _Folder,
                     listed: list[SubFolder], activities: list[Activity]) -> None:
@@ -381,7 +439,7 @@ def _micros(when: datetime) -> int:
 def _values(folder: _Folder, now: datetime) -> dict[str, Any]:
     return {"client_id": folder.client_id, "files": folder.files,
             "file_count": len(folder.files),
-            "file_bytes": sum(field_of(row, SIZE) or 0 for row in folder.files),
+            "file_bytes": sum(row.size or 0 for row in folder.files),
             "listed": folder.listed, "modified": folder.modified, "etag": folder.etag,
             "stable_id": folder.stable_id, "deleted_at": folder.deleted_at, "updated_at": now}
 

@@ -2,9 +2,10 @@
 has drifted from it, and the fixes.
 
 The pure logic, on names and relative paths - no database, no disk: ``template`` parses and
-expands a template, ``naming`` compares folder names the way people misspell them and finds
-the client a root folder belongs to, ``drift`` lists what differs and plans the fixes (it
-creates freely, asks before renaming or moving, and never deletes).
+expands a template, :mod:`hub.naming` (below the drive index too, which names client roots
+by it) compares folder names the way people misspell them and finds the client a root
+folder belongs to, ``drift`` lists what differs and plans the fixes (it creates freely,
+asks before renaming or moving, and never deletes).
 
 Around it: ``templates`` stores the firm's templates, ``check`` compares the drive index
 with them, ``planning`` stores the fixes as actions, ``apply`` carries them out through a
@@ -12,8 +13,8 @@ with them, ``planning`` stores the fixes as actions, ``apply`` carries them out 
 """
 
 from hub.folders.drift import Action, DriftFinding, find_drift, plan
-from hub.folders.naming import ClientFacts, RootMatch, match_root, root_name
 from hub.folders.template import DEFAULT_TEMPLATE, FolderNode, FolderTemplate, expand
+from hub.naming import ClientFacts, RootMatch, match_root, root_name
 
 __all__ = [
     "DEFAULT_TEMPLATE",

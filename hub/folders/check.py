@@ -21,9 +21,9 @@ from hub.clients.models import Client
 from hub.folders.drift import DriftFinding, drift_for
 from hub.folders.facts import client_facts
 from hub.folders.index import MappedRoot, entries_under, mapped_roots
-from hub.folders.naming import ClientFacts
 from hub.folders.template import FolderTemplate
 from hub.folders.templates import folder_settings, template_book
+from hub.naming import ClientFacts
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,8 +33,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hub.folders.naming import DEFAULT_ROOT_PATTERN, ClientFacts, RootIndex, loose, nfc
 from hub.folders.template import FolderTemplate, expand
+from hub.naming import DEFAULT_ROOT_PATTERN, ClientFacts, RootIndex, loose, nfc
 
 FindingKind = Literal["missing_folder", "unexpected_folder", "misnamed_folder", "loose_file",
                       "foreign_client_folder"]

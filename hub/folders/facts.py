@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hub.clients.models import Client
-from hub.folders.naming import ClientFacts, fold
+from hub.naming import ClientFacts, fold
 
 #: Special-group names (folded) that also raise a flag of the shipped default template.
 FLAG_ALIASES: dict[str, str] = {

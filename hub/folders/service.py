@@ -8,7 +8,7 @@
   drive account; run it daily and next year's folders appear ``year_lead_days`` early.
 
 Drives are reached through a :class:`~hub.folders.writer.DriveWriter` that the caller
-builds for an account (``workers.folders.writer_for``): the hub never speaks a source's
+builds for an account (:func:`hub.flows.sync.writer_for`): the hub never speaks a source's
 protocol. Reads and writes here are admin-only (:func:`hub.access.policy.require_admin`).
 """
 

@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.folders.naming import (
+from hub.naming import (
     DEFAULT_ROOT_PATTERN,
     ClientFacts,
     loose,

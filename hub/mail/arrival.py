@@ -17,6 +17,7 @@ that does not is a message of its own, keyed by its bytes, in the same thread.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
 from hub.mail.fields import (
+    attachment_rows,
     folder_of,
     message_columns,
     message_key,
@@ -36,8 +38,8 @@ from hub.mail.fields import (
 from hub.mail.matching import Directory, match, sync_entries
 from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailRaw
 from hub.mail.threading import find_or_create_thread
+from hub.sync.parsed_mail import ParsedMail
 from hub.sync.records import Record
-from hub.timeutil import aware_time
 
 
 @dataclass(slots=True, eq=False)
@@ -45,7 +47,7 @@ class Arrival:
     record: Record
     raw_id: int
     sha256: str
-    parsed: dict[str, Any]
+    parsed: ParsedMail
     flags: list[str]
     headers_only: bool
     #: Bytes of this copy that filing found to be a duplicate: deleted with the batch.
@@ -64,11 +66,11 @@ class Arrival:
 
     @property
     def sent_at(self) -> datetime:
-        return sent_time(self.parsed.get("date"), self.record.occurred_at)
+        return sent_time(self.parsed, self.record.occurred_at)
 
     @property
     def failed(self) -> bool:
-        return bool(self.parsed.get("failed"))
+        return self.parsed.failed
 
 
 def file_one(session: Session, account: Account, arrival: Arrival, directory: Directory) -> None:
@@ -118,17 +120,17 @@ def holds_same_mail(session: Session, message: MailMessage, arrival: Arrival) ->
             MailRaw.id == message.raw_id)) == arrival.sha256:
         return True
     parsed = arrival.parsed
-    if parsed.get("failed") or message.parse_failed:
+    if parsed.failed or message.parse_failed:
         return False
-    columns = message_columns(parsed)
-    if (columns["sender_address"].lower() != message.sender_address.lower()
-            or columns["subject"] != message.subject
-            or aware_time(parsed.get("date")) != message.sent_at):
+    sender = parsed.sender.address if parsed.sender else ""
+    if (sender[:320].lower() != message.sender_address.lower()
+            or parsed.subject != message.subject
+            or parsed.date != message.sent_at):
         return False
     if arrival.headers_only or message.headers_only:
         return message.headers_only  # a full copy fills a message of headers only
-    return (_same_text(columns["text"] or columns["html"], message.text or message.html)
-            and _files(columns["attachments"]) == _files(message.attachments))
+    return (_same_text(parsed.text or parsed.html, message.text or message.html)
+            and _files(attachment_rows(parsed.attachments)) == _files(message.attachments))
 
 
 def _same_text(copy: str, stored: str) -> bool:
@@ -144,7 +146,7 @@ def _same_text(copy: str, stored: str) -> bool:
             and (stored.startswith(copy) or stored.endswith(copy)))
 
 
-def _files(attachments: list[dict[str, Any]] | None) -> list[tuple[object, object]]:
+def _files(attachments: Iterable[Mapping[str, Any]] | None) -> list[tuple[object, object]]:
     return sorted(((a.get("filename"), a.get("size")) for a in attachments or []), key=str)
 
 
@@ -155,7 +157,7 @@ def _create(session: Session, arrival: Arrival) -> MailMessage:
     named = message_key(parsed, arrival.sha256)
     thread = find_or_create_thread(
         session, keys=list(dict.fromkeys([arrival.key, named, *references(parsed)])),
-        subject=parsed.get("subject") or "",
+        subject=parsed.subject,
         participants={a for _, a, _ in people}, sent_at=arrival.sent_at)
     message = MailMessage(message_key=arrival.key, thread_id=thread.id,
                           sent_at=arrival.sent_at, headers_only=arrival.headers_only,
@@ -171,6 +173,6 @@ def _create(session: Session, arrival: Arrival) -> MailMessage:
     return message
 
 
-def _fill(message: MailMessage, parsed: dict[str, Any]) -> None:
+def _fill(message: MailMessage, parsed: ParsedMail) -> None:
     for name, value in message_columns(parsed).items():
         setattr(message, name, value)

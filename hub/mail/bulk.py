@@ -44,6 +44,7 @@ from hub.mail.threading import (
     needs_subject_fallback,
     subject_key,
 )
+from hub.sync.parsed_mail import ParsedMail
 from hub.timeline.models import TimelineEntry
 
 _CHUNK = 500  # bound parameters per IN (...) stay well under every driver's limit
@@ -55,7 +56,7 @@ _THREADS = cast(Table, MailThread.__table__)
 class NewMessage:
     arrival: Arrival
     key: str
-    parsed: dict[str, Any]
+    parsed: ParsedMail
     people: list[tuple[str, str, str]]
     refs: list[str]
     sent_at: datetime
@@ -68,7 +69,7 @@ class NewMessage:
         parsed = arrival.parsed
         return cls(arrival=arrival, key=arrival.key, parsed=parsed,
                    people=unique_people(parsed), refs=references(parsed),
-                   sent_at=arrival.sent_at, subject=parsed.get("subject") or "")
+                   sent_at=arrival.sent_at, subject=parsed.subject)
 
 
 @dataclass

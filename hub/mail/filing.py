@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,16 +28,11 @@ from hub.mail.matching import Directory, load_directory
 from hub.mail.models import MailInbound, MailRaw
 from hub.mail.parsing import Parse, Parser
 from hub.sync import records
+from hub.sync.leases import LEASE_LOST, LeaseLost, renew_lease
 from hub.sync.models import SourceRecord, SyncRun
-from hub.sync.runner import (
-    LEASE_LOST,
-    LeaseLost,
-    StreamCounts,
-    close_run,
-    note_batch,
-    open_run,
-    renew_lease,
-)
+from hub.sync.parsed_mail import ParsedMail
+from hub.sync.retry import fast_then_careful
+from hub.sync.runs import StreamCounts, close_run, note_batch, open_run
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +75,7 @@ class _Waiting:
     headers_only: bool
     #: The record as stored, which a failed attempt puts back: the record's own snapshot
     #: may already hold what the attempt wrote before it was rolled back.
-    stored: tuple[Any, ...]
+    stored: records.Stored
 
 
 class Filing:
@@ -144,7 +139,7 @@ class Filing:
             parser.close()
 
     def _parsed(self, account_id: int, parser: Parser
-                ) -> Iterator[tuple[list[_Waiting], list[dict[str, Any]]]]:
+                ) -> Iterator[tuple[list[_Waiting], list[ParsedMail]]]:
         """Batches with their parses; the next batch is read and handed to the workers
         before this one is given out, so it parses while this one is written."""
         batch = self._read(account_id, 0)
@@ -200,45 +195,39 @@ class Filing:
 
     # -- writing -----------------------------------------------------------------------
 
-    def _file(self, account_id: int, batch: list[_Waiting], parsed: list[dict[str, Any]],
+    def _file(self, account_id: int, batch: list[_Waiting], parsed: list[ParsedMail],
               counts: StreamCounts) -> StreamCounts:
         """The counts of one batch (filed, unparsed, failed): set-based first, and copy
         by copy after a failure, so that one bad copy is set aside and the rest still
         land. The run record of ``counts`` gets the new totals in the same transaction."""
-        for careful in (False, True):
+        def attempt(session: Session, careful: bool) -> StreamCounts:
             arrivals = [Arrival(w.record, w.raw_id, w.sha256, p, w.flags, w.headers_only)
                         for w, p in zip(batch, parsed, strict=True)]
-            with self.factory() as session:
-                try:
-                    account = session.get(Account, account_id)
-                    assert account is not None
-                    directory = self._directory(session)
-                    failed = (self._careful(session, account, arrivals, directory)
-                              if careful or not self.set_based
-                              else self._fast(session, account, arrivals, directory))
-                    done = [a for a in arrivals if a.record.id not in failed]
-                    self._dequeue(session, done, failed)
-                    tally = StreamCounts(items=len(done), errors=len(failed),
-                                         unparsed=sum(1 for a in done if a.failed))
-                    note_batch(session, counts, tally)
-                    if self._holder is not None:
-                        renew_lease(session, account_id, self._holder)
-                    session.commit()
-                except LeaseLost:
-                    session.rollback()
-                    raise
-                except Exception as exc:
-                    session.rollback()
-                    for w in batch:  # what the attempt set on the records went with it
-                        w.record.restore(w.stored)
-                    if careful:
-                        raise
-                    log.warning("filing a batch of account %s set-based failed (%s: %s); "
-                                "filing it copy by copy", account_id, type(exc).__name__, exc)
-                    self.careful_batches += 1
-                    continue
+            account = session.get(Account, account_id)
+            assert account is not None
+            directory = self._directory(session)
+            failed = (self._careful(session, account, arrivals, directory)
+                      if careful or not self.set_based
+                      else self._fast(session, account, arrivals, directory))
+            done = [a for a in arrivals if a.record.id not in failed]
+            self._dequeue(session, done, failed)
+            tally = StreamCounts(items=len(done), errors=len(failed),
+                                 unparsed=sum(1 for a in done if a.failed))
+            note_batch(session, counts, tally)
+            if self._holder is not None:
+                renew_lease(session, account_id, self._holder)
             return tally
-        raise AssertionError("unreachable")
+
+        def undo(session: Session) -> None:
+            for w in batch:  # what the attempt set on the records went with it
+                w.record.restore(w.stored)
+
+        def falling_back(exc: Exception) -> None:
+            log.warning("filing a batch of account %s set-based failed (%s: %s); "
+                        "filing it copy by copy", account_id, type(exc).__name__, exc)
+            self.careful_batches += 1
+
+        return fast_then_careful(self.factory, attempt, undo=undo, falling_back=falling_back)
 
     def _fast(self, session: Session, account: Account, arrivals: list[Arrival],
               directory: Directory) -> dict[int, str]:
@@ -256,7 +245,7 @@ class Filing:
             except Exception as exc:  # kept in the queue, marked, counted
                 log.warning("filing copy %s of account %s failed: %s", arrival.record.id,
                             account.id, type(exc).__name__)
-                arrival.record.target_id = arrival.record.stored[2]
+                arrival.record.target_id = arrival.record.stored.target_id
                 arrival.dropped.clear()
                 failed[arrival.record.id] = f"{type(exc).__name__}: {exc}"[:2000]
         return failed

@@ -11,6 +11,7 @@ filed are applied here directly; of copies still waiting, they update the waitin
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, select, update
@@ -31,6 +32,16 @@ _COPIES = cast(Table, MailCopy.__table__)
 #: (an IMAP copy's folder is its stream, its UID its id): where an archive holds it.
 _KEEP = ("folder", "path")
 _CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A new copy on its way into the filing queue."""
+
+    record: Record
+    raw: bytes
+    flags: list[str]
+    headers_only: bool
 
 
 class MailSink:
@@ -59,7 +70,7 @@ class MailSink:
         upgrade = _headers_only(session, [r.id for r, i in pairs if r.target_id is not None
                                           and i.kind == "message"
                                           and not i.data.get("headers_only")])
-        queue: dict[int, dict[str, Any]] = {}
+        queue: dict[int, _Queued] = {}
         inbound_flags: list[dict[str, Any]] = []
         copy_flags: list[dict[str, Any]] = []
         for record, item in pairs:
@@ -117,16 +128,14 @@ def _update_copies(session: Session, changes: list[dict[str, Any]]) -> None:
             sync_entries(session, message)
 
 
-def _queued(record: Record, item: Item,
-            before: dict[str, Any] | None = None) -> dict[str, Any]:
+def _queued(record: Record, item: Item, before: _Queued | None = None) -> _Queued:
     data: Mapping[str, Any] = item.data
     flags = list(data.get("flags") or ())
     if item.kind != "message" and before is not None:  # a flag change of a queued copy
-        return {**before, "flags": flags}
+        return _Queued(before.record, before.raw, flags, before.headers_only)
     raw = data.get("raw")
-    raw = bytes(raw) if raw is not None else b""
-    return {"record": record, "raw": raw, "flags": flags,
-            "headers_only": bool(data.get("headers_only"))}
+    return _Queued(record, bytes(raw) if raw is not None else b"", flags,
+                   bool(data.get("headers_only")))
 
 
 def _waiting(session: Session, record_ids: list[int]) -> dict[int, bool]:
@@ -151,7 +160,7 @@ def _headers_only(session: Session, record_ids: list[int]) -> set[int]:
     return found
 
 
-def _enqueue(session: Session, account: Account, queued: list[dict[str, Any]],
+def _enqueue(session: Session, account: Account, queued: list[_Queued],
              replace: set[int]) -> None:
     conn = session.connection()
     if replace:  # a waiting headers-only copy that a full one replaces
@@ -160,11 +169,11 @@ def _enqueue(session: Session, account: Account, queued: list[dict[str, Any]],
         conn.execute(delete(_INBOUND).where(_INBOUND.c.source_record_id.in_(sorted(replace))))
         conn.execute(delete(_RAW).where(_RAW.c.id.in_(old)))
     raw_ids = reserve_ids(conn, _RAW, len(queued))
-    insert_rows(conn, _RAW, [{"id": raw_id, "sha256": digest(q["raw"]), "raw": q["raw"]}
+    insert_rows(conn, _RAW, [{"id": raw_id, "sha256": digest(q.raw), "raw": q.raw}
                              for q, raw_id in zip(queued, raw_ids, strict=True)])
     now = utcnow()
     insert_rows(conn, _INBOUND, [
-        {"source_record_id": q["record"].id, "account_id": account.id, "raw_id": raw_id,
-         "flags": q["flags"], "headers_only": q["headers_only"], "error": None,
+        {"source_record_id": q.record.id, "account_id": account.id, "raw_id": raw_id,
+         "flags": q.flags, "headers_only": q.headers_only, "error": None,
          "created_at": now}
         for q, raw_id in zip(queued, raw_ids, strict=True)])

@@ -1,7 +1,7 @@
 """The parser's side of filing, kept free of the database so that parse worker processes
 import only this and the parser itself.
 
-The parser is handed in (``parse``: raw bytes to the parser's dictionary) by whoever
+The parser is handed in (``parse``: raw bytes to a :class:`ParsedMail`) by whoever
 builds the filing, so the hub does not depend on the connectors that share it.
 """
 
@@ -13,28 +13,26 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
-from typing import Any
+
+from hub.sync.parsed_mail import ParsedMail
 
 log = logging.getLogger(__name__)
 
-Parse = Callable[[bytes], dict[str, Any]]
-
-#: What a parser that failed outright stands for.
-FAILED: dict[str, Any] = {"failed": True, "problems": ["the parser failed on this message"]}
+Parse = Callable[[bytes], ParsedMail]
 
 
-def safe_parse(parse: Parse, raw: bytes) -> dict[str, Any]:
+def safe_parse(parse: Parse, raw: bytes) -> ParsedMail:
     """The parser never raises by contract; should it still, the copy is kept unparsed."""
     try:
         return parse(raw)
     except Exception as exc:
         log.warning("the parser raised %s", type(exc).__name__)
-        return {**FAILED, "problems": [f"the parser raised {type(exc).__name__}"]}
+        return ParsedMail.unparsed(f"the parser raised {type(exc).__name__}")
 
 
 #: What a copy whose parse took its worker process down with it stands for.
-CRASHED: dict[str, Any] = {**FAILED, "problems": [
-    "parsing this message stopped its worker process (out of memory or a crash)"]}
+CRASHED = ParsedMail.unparsed(
+    "parsing this message stopped its worker process (out of memory or a crash)")
 
 #: The pool could not start or lost a process: the errors that say so.
 _POOL_ERRORS = (OSError, ValueError, AssertionError, BrokenProcessPool)
@@ -57,7 +55,7 @@ def pool(workers: int, parse: Parse) -> Executor | None:
         return None
 
 
-Parsed = Callable[[], list[dict[str, Any]]]
+Parsed = Callable[[], list[ParsedMail]]
 
 
 class Parser:
@@ -92,7 +90,7 @@ class Parser:
             self.close()
             return lambda: [self.one(raw) for raw in raws]
 
-        def result() -> list[dict[str, Any]]:
+        def result() -> list[ParsedMail]:
             try:
                 return list(results)
             except BrokenProcessPool:
@@ -100,9 +98,9 @@ class Parser:
 
         return result
 
-    def _one_at_a_time(self, raws: list[bytes]) -> list[dict[str, Any]]:
+    def _one_at_a_time(self, raws: list[bytes]) -> list[ParsedMail]:
         self.close()
-        out: list[dict[str, Any]] = []
+        out: list[ParsedMail] = []
         for raw in raws:
             if self.executor is None:
                 self.executor = pool(self.workers, self.parse)

@@ -22,7 +22,7 @@ from connectors.imap import ImapConnector, pick_sent_folder
 from connectors.imap.connector import imap_date
 from connectors.imap.session import FolderInfo, ImapSession, is_loopback
 from connectors.imap.uidset import UidSet
-from connectors.mail.parse import parse_to_dict
+from connectors.mail.parse import parse_message
 from hub.sync.protocol import Checkpoint, CursorInvalidated, Item, SourceError
 from tests.peers.dovecot import DovecotServer, MailUser
 from tests.peers.postgres import free_port
@@ -165,10 +165,10 @@ def test_initial_sync(mailbox: MailUser) -> None:
         assert "parsed" not in item.data
     assert by_uid[1].data["flags"] == ["\\Flagged"]
     assert by_uid[2].data["flags"] == []
-    finnish = parse_to_dict(by_uid[7].data["raw"])
-    assert finnish["subject"] == FINNISH_SUBJECT
-    assert "1 250 €" in finnish["text"]
-    assert finnish["message_id"] == "m7@asiakas.example"
+    finnish = parse_message(by_uid[7].data["raw"])
+    assert finnish.subject == FINNISH_SUBJECT
+    assert "1 250 €" in finnish.text
+    assert finnish.message_id == "m7@asiakas.example"
 
     cursor = inbox.cursor
     assert cursor is not None
@@ -188,7 +188,7 @@ def test_initial_sync(mailbox: MailUser) -> None:
     folder = Store(f"mail:{FINNISH_FOLDER}")
     (only,) = folder.sync(conn)
     assert only.data["folder"] == FINNISH_FOLDER
-    assert parse_to_dict(only.data["raw"])["subject"] == "Message 30"
+    assert parse_message(only.data["raw"]).subject == "Message 30"
 
     # Nothing new: a run yields only its closing checkpoint.
     assert inbox.sync(conn) == []
@@ -233,7 +233,7 @@ def test_incremental_new_flags_deleted_moved(mailbox: MailUser) -> None:
     assert inbox.cursor["uidnext"] == 7
 
     (moved,) = archive.sync(conn)
-    assert parse_to_dict(moved.data["raw"])["message_id"] == "m3@asiakas.example"
+    assert parse_message(moved.data["raw"]).message_id == "m3@asiakas.example"
 
     # A flag taken away is a change too; then a quiet run yields nothing at all.
     mailbox.set_flags("INBOX", [1], ["$Invoiced"])
@@ -277,9 +277,9 @@ def test_headers_only_over_the_size_limit(mailbox: MailUser) -> None:
     assert head["size"] == len(big)
     assert big.startswith(head["raw"]) and head["raw"].endswith(b"\r\n\r\n")
     assert len(head["raw"]) < 1000
-    headers = parse_to_dict(head["raw"])
-    assert headers["subject"] == "Message 1"
-    assert datetime.fromisoformat(headers["date"]) == BASE + timedelta(hours=1)
+    headers = parse_message(head["raw"])
+    assert headers.subject == "Message 1"
+    assert headers.date == BASE + timedelta(hours=1)
     assert items[2].data["headers_only"] is False
     assert items[2].data["raw"] == small
     assert all("\\Seen" not in f for f in mailbox.flags("INBOX").values())

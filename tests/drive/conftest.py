@@ -20,6 +20,7 @@ from hub.drive.index import Entry
 from hub.drive.index import entries as index_entries
 from hub.drive.models import DriveFolder
 from hub.drive.sink import DriveSink
+from hub.flows.sync import account_row
 from hub.staff.models import User
 from hub.sync.protocol import Connector
 from hub.sync.runner import Runner
@@ -61,8 +62,8 @@ class Drive:
         sink = DriveSink(self.clock) if self.clock else DriveSink()
         connector = self.connector()
         try:
-            runs = Runner(self.factory, dict.fromkeys(("file", "folder", "listing"), sink)
-                          ).run(self.account_id, connector)
+            runs = Runner(self.factory, dict.fromkeys(("file", "folder", "listing"), sink),
+                          account=account_row).run(self.account_id, connector)
         finally:
             close = getattr(connector, "close", None)
             if close is not None:

@@ -113,6 +113,7 @@ def fast(session: Session, sink: DriveSink, account: Account, batch: list[Item])
             record.deleted_at = NOW
             sink.gone(session, account, record)
     records.save(session.connection(), found.values())
+    sink.settle(session)  # as the runner does before a batch commits
     session.commit()
 
 
@@ -127,6 +128,7 @@ def careful(session: Session, sink: DriveSink, account: Account, batch: list[Ite
             else:
                 assert sink.apply(session, account, record, item)
     records.save(session.connection(), found.values())
+    sink.settle(session)
     session.commit()
 
 
@@ -202,5 +204,6 @@ def test_items_that_are_no_drive_entry_are_kept_raw(session, owner):
     assert "not a drive listing or entry" in found["/odd"].data["error"]
     assert "not a drive listing or entry" in found["/broken/"].data["error"]
     records.save(session.connection(), found.values())
+    sink.settle(session)
     session.commit()
     assert [e.path for e in index.entries(session, account.id)] == ["ok.txt"]

@@ -10,8 +10,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from hub.folders.drift import Action, DriftFinding, drift_for, find_drift, plan
-from hub.folders.naming import ClientFacts
 from hub.folders.template import DEFAULT_TEMPLATE, FolderTemplate, expand
+from hub.naming import ClientFacts
 from tests.folders.test_template import templates
 
 ME = ClientFacts(1001, "Oy Esimerkki Ab", "1234567-1", frozenset({"payroll"}))

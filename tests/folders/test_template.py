@@ -10,15 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.folders.naming import (
-    ClientFacts,
-    business_ids_in,
-    fold,
-    loose,
-    match_root,
-    root_name,
-    safe_folder_name,
-)
 from hub.folders.template import (
     DEFAULT_TEMPLATE,
     FolderNode,
@@ -27,6 +18,15 @@ from hub.folders.template import (
     expand,
     format_template,
     parse_template,
+)
+from hub.naming import (
+    ClientFacts,
+    business_ids_in,
+    fold,
+    loose,
+    match_root,
+    root_name,
+    safe_folder_name,
 )
 
 PAYROLL = ClientFacts(1001, "Oy Esimerkki Ab", "1234567-1", frozenset({"payroll"}))

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.mail.parse import parse_to_dict
+from connectors.mail.parse import parse_message
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn
 from hub.accounts.service import create_account
 from hub.clients.models import Client, ClientDomain, Contact, ContactEmail
 from hub.db import make_engine, make_session_factory
+from hub.flows.sync import account_row
 from hub.mail.filing import Filing
 from hub.mail.ingest import MailSink
 from hub.mail.models import (
@@ -90,8 +91,8 @@ def _sync(factory: sessionmaker[Session], tmp: Path, one_by_one: bool) -> None:
         session.commit()
         jobs = [(a.id, connector_for(a, None)) for a in accounts]
     sink = MailSink()
-    runner = Runner(factory, {"message": sink, "flags": sink})
-    filing = Filing(factory, parse_to_dict, set_based=not one_by_one)
+    runner = Runner(factory, {"message": sink, "flags": sink}, account=account_row)
+    filing = Filing(factory, parse_message, set_based=not one_by_one)
     for account_id, connector in jobs:
         [run] = runner.run(account_id, connector)
         assert run.status == "ok" and run.errors == 0

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from connectors.mail.parse import parse_to_dict
+from connectors.mail.parse import parse_message
+from hub.flows.sync import account_row
 from hub.mail import filing as filing_module
 from hub.mail.filing import Filing
 from hub.mail.models import MailCopy, MailInbound, MailMessage, MailRaw
@@ -23,7 +24,7 @@ CLIENT = "Jari Mäkinen <jari@rakennusmakinen.fi>"
 
 def _fetch(session_factory, account) -> None:
     """Only the fetch stage of a sync: the runner with the mail sink, no filing."""
-    [run] = Runner(session_factory, sinks("mail_archive")).run(
+    [run] = Runner(session_factory, sinks("mail_archive"), account=account_row).run(
         account.id, connector_for(account, None))
     assert run.status == "ok", run.message
 
@@ -50,7 +51,7 @@ def test_fetched_mail_waits_until_filed_and_the_status_says_so(session, session_
     assert (status["waiting"], status["held"]) == (7, 0)
     assert {s["stream"]: s["items"] for s in status["streams"]} == {"archive": 7}
 
-    run = Filing(session_factory, parse_to_dict, batch_size=3).run(account.id)
+    run = Filing(session_factory, parse_message, batch_size=3).run(account.id)
     assert (run.status, run.items, run.errors) == ("ok", 7, 0)
     assert count(session, MailInbound) == 0
     assert count(session, TimelineEntry, TimelineEntry.client_id == client.id) == 7
@@ -75,7 +76,7 @@ def test_a_copy_that_cannot_be_filed_is_held_and_filed_later(session, session_fa
 
     monkeypatch.setattr(filing_module, "file_one", broken)
     monkeypatch.setattr(filing_module.bulk, "ingest", lambda *a: a[2])  # copy by copy
-    first = Filing(session_factory, parse_to_dict, batch_size=2)
+    first = Filing(session_factory, parse_message, batch_size=2)
     run = first.run(account.id)
     assert (run.status, run.items, run.errors) == ("ok", 4, 1)
     assert first.careful_batches == 1
@@ -86,7 +87,7 @@ def test_a_copy_that_cannot_be_filed_is_held_and_filed_later(session, session_fa
     assert (status["waiting"], status["held"]) == (1, 1)
 
     monkeypatch.undo()
-    run = Filing(session_factory, parse_to_dict).run(account.id)
+    run = Filing(session_factory, parse_message).run(account.id)
     assert (run.status, run.items, run.errors) == ("ok", 1, 0)
     assert (count(session, MailMessage), count(session, MailCopy),
             count(session, MailInbound), count(session, MailRaw)) == (5, 5, 0, 5)
@@ -108,7 +109,7 @@ def test_an_interrupted_filing_resumes_without_doing_anything_twice(session, ses
             raise KeyboardInterrupt  # the process is stopped: nothing below runs
 
     with pytest.raises(KeyboardInterrupt):
-        Filing(session_factory, parse_to_dict, batch_size=4).run(account.id, stop_after_two)
+        Filing(session_factory, parse_message, batch_size=4).run(account.id, stop_after_two)
     assert count(session, MailMessage) == 8 and count(session, MailInbound) == 1
     [stopped] = session.scalars(select(SyncRun).where(SyncRun.stream == "filing")).all()
     assert (stopped.status, stopped.items) == ("running", 8)  # as far as it came
@@ -154,7 +155,7 @@ def test_parse_workers_file_what_parsing_here_files(database_url, second_databas
                     settings={"path": str(path)}))
                 session.commit()
                 _fetch(factory, account)
-            filing = Filing(factory, parse_to_dict, batch_size=8, workers=workers, pool_from=1)
+            filing = Filing(factory, parse_message, batch_size=8, workers=workers, pool_from=1)
             run = filing.run(account.id)
             assert (run.status, run.items, run.errors) == ("ok", len(raws), 0)
             assert filing.parse_processes == workers
@@ -177,7 +178,7 @@ def test_filing_batches_are_bounded_by_bytes_as_well_ascount(session, session_fa
                                         "x" * size) for i, size in enumerate(sizes)])
     _fetch(session_factory, account)
     batches: list[int] = []
-    run = Filing(session_factory, parse_to_dict, batch_size=4, batch_bytes=50_000).run(
+    run = Filing(session_factory, parse_message, batch_size=4, batch_bytes=50_000).run(
         account.id, lambda stream, n: batches.append(n))
     assert (run.status, run.items) == ("ok", 6)
     # 100 + 30k fit in 50k, another 30k would not; a 70k message is a batch by itself.
@@ -206,7 +207,7 @@ def test_a_batch_whose_commit_fails_is_filed_copy_by_copy_with_its_records_right
         return real(session, account_id, holder)
 
     monkeypatch.setattr(filing_module, "renew_lease", lease_once)
-    filing = Filing(session_factory, parse_to_dict)
+    filing = Filing(session_factory, parse_message)
     with Runner(session_factory, {}).leased(account.id) as holder:
         run = filing.run(account.id, holder=holder)
     assert (run.status, run.items, run.errors, filing.careful_batches) == ("ok", 3, 0, 1)

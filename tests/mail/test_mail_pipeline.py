@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hub.access.policy import Principal
 from hub.clients.schemas import ClientPatch, ContactIn
-from hub.clients.service import update_client
+from hub.flows.clients import update_client
 from hub.mail import service as mail_service
 from hub.mail.models import MailCopy, MailMessage, MailThread, MessageClientLink
 from hub.timeline.models import TimelineEntry

@@ -6,14 +6,26 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from dataclasses import replace
 
 from hub.mail.parsing import CRASHED, Parser
+from hub.sync.parsed_mail import ParsedMail
 
 
-def parse_or_die(raw: bytes) -> dict[str, int]:
+def parse_or_die(raw: bytes) -> ParsedMail:
     if raw == b"crash":
         os._exit(3)  # as an out-of-memory kill would: no exception, the process is gone
-    return {"length": len(raw), "pid": os.getpid()}
+    # The message's length and the process that parsed it, in fields the test reads back.
+    return replace(ParsedMail.unparsed(""), problems=[], failed=False,
+                   subject=str(len(raw)), message_id=str(os.getpid()))
+
+
+def length(parsed: ParsedMail) -> int | None:
+    return None if parsed.failed else int(parsed.subject)
+
+
+def pid(parsed: ParsedMail) -> int:
+    return int(parsed.message_id)
 
 
 def test_a_message_that_kills_its_worker_is_kept_unparsed_and_the_rest_parse():
@@ -22,11 +34,11 @@ def test_a_message_that_kills_its_worker_is_kept_unparsed_and_the_rest_parse():
         assert parser.processes == 2
         raws = [b"a", b"bb", b"crash", b"dddd"]
         results = parser.submit(raws)()
-        assert [r.get("length") for r in results] == [1, 2, None, 4]
+        assert [length(r) for r in results] == [1, 2, None, 4]
         assert results[2] == CRASHED and parser.crashed == 1
-        assert all(r["pid"] != os.getpid() for r in results if "pid" in r)
+        assert all(pid(r) != os.getpid() for r in results if not r.failed)
         # The workers go on for the next batch.
-        assert [r["length"] for r in parser.submit([b"e" * 5, b"f"])()] == [5, 1]
+        assert [length(r) for r in parser.submit([b"e" * 5, b"f"])()] == [5, 1]
         assert parser.processes == 2
     finally:
         parser.close()
@@ -35,7 +47,7 @@ def test_a_message_that_kills_its_worker_is_kept_unparsed_and_the_rest_parse():
 def _in_a_daemon(out: multiprocessing.Queue) -> None:
     parser = Parser(parse_or_die, 2)
     results = parser.submit([b"abc", b"de"])()
-    out.put((parser.processes, [(r["length"], r["pid"] == os.getpid()) for r in results]))
+    out.put((parser.processes, [(length(r), pid(r) == os.getpid()) for r in results]))
     parser.close()
 
 
@@ -59,4 +71,5 @@ def test_workers_that_cannot_start_leave_parsing_here(monkeypatch):
 
     monkeypatch.setattr(parser.executor, "map", refuse)
     results = parser.submit([b"xyz"])()
-    assert results == [{"length": 3, "pid": os.getpid()}] and parser.processes == 0
+    assert [(length(r), pid(r)) for r in results] == [(3, os.getpid())]
+    assert parser.processes == 0
