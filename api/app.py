@@ -40,13 +40,21 @@ def web_engine(url: str, max_requests: int = MAX_REQUESTS) -> Engine:
     return make_engine(url, pool_size=max_requests, max_overflow=4)
 
 
-def server_config(app: FastAPI, host: str, port: int, **options: Any) -> uvicorn.Config:
-    """How ``clienthub serve`` runs ``app``: beyond ``limit_concurrency`` connections and
-    requests, new ones are answered 503 at once instead of queueing without bound."""
+def server_config(app: FastAPI | str, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """How ``clienthub serve`` runs ``app`` (an import string for worker processes):
+    beyond ``limit_concurrency`` connections and requests, new ones are answered 503 at
+    once instead of queueing without bound."""
     options.setdefault("limit_concurrency", 1024)
     options.setdefault("backlog", 2048)
     options.setdefault("timeout_keep_alive", 30)
     return uvicorn.Config(app, host=host, port=port, **options)
+
+
+def served_app() -> FastAPI:
+    """The app of one ``clienthub serve --workers N`` process, on an engine of its own."""
+    settings = get_settings()
+    engine = web_engine(settings.resolved_database_url, settings.max_requests)
+    return create_app(settings, engine, settings.max_requests)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None,

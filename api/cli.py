@@ -8,22 +8,19 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.table import Table
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
-from api.cli_common import err, open_database, out, work
+from api.cli_common import ID_MAX, err, open_database, out, work
 from api.cli_demo import demo
 from api.cli_drive import add_local, add_webdav
 from api.cli_folders import folders_app
 from api.cli_mail import accounts_app, add_app, keys_app, sync
-from hub import schema
-from hub.db import utcnow
 from hub.errors import ClientHubError
-from hub.schemas import ID_MAX
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -62,6 +59,8 @@ T = TypeVar("T")
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
+    from hub import schema
+
     engine = open_database()
     out.print(f"The database is at schema {schema.current_revision(engine)} (newest).")
 
@@ -95,12 +94,18 @@ def init(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    max_requests: Annotated[int, typer.Option(
-        min=1, max=200, help="Requests served at once (each holds one database connection); "
-        "the rest wait their turn")] = 32,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Server processes. One is enough for a small firm; on a machine "
+        "with more cores than one process keeps busy, about one per core")] = 1,
+    max_requests: Annotated[int | None, typer.Option(
+        min=1, max=200, help="Requests each process serves at once (each holds one database "
+        "connection); the rest wait their turn. Default: CLIENTHUB_MAX_REQUESTS, 32")] = None,
     limit_concurrency: Annotated[int, typer.Option(
         min=1, help="Open connections and requests beyond which new ones are answered 503")]
     = 1024,
+    access_log: Annotated[bool, typer.Option(
+        help="Log a line for each request (a reverse proxy in front may log them already)")]
+    = True,
 ) -> None:
     """Serve the API (and its docs at /docs)."""
     import uvicorn
@@ -109,11 +114,28 @@ def serve(
     from hub.settings import get_settings
 
     open_database().dispose()  # brings the schema up to date
-    engine = web_engine(get_settings().resolved_database_url, max_requests)
-    app = create_app(engine=engine, max_requests=max_requests)
-    out.print(f"Serving Client Hub on http://{host}:{port} (API docs at /docs). Ctrl-C stops.")
-    uvicorn.Server(server_config(app, host, port, log_level="info",
-                                 limit_concurrency=limit_concurrency)).run()
+    settings = get_settings()
+    if max_requests is not None:
+        # The worker processes read their settings afresh, from the environment.
+        os.environ["CLIENTHUB_MAX_REQUESTS"] = str(max_requests)
+        settings.max_requests = max_requests
+    out.print(f"Serving Client Hub on http://{host}:{port} (API docs at /docs) in {workers} "
+              f"process{'es' if workers > 1 else ''}. Ctrl-C stops.")
+    options: dict[str, Any] = {"log_level": "info", "limit_concurrency": limit_concurrency,
+                               "access_log": access_log}
+    if workers == 1:
+        engine = web_engine(settings.resolved_database_url, settings.max_requests)
+        app = create_app(engine=engine, max_requests=settings.max_requests)
+        uvicorn.Server(server_config(app, host, port, **options)).run()
+        return
+    # Each worker process builds its own app and engine (api.app.served_app); the
+    # supervisor restarts one that dies. On SQLite the processes' writes queue on the
+    # database's own lock (BEGIN IMMEDIATE, waited out by the busy timeout).
+    from uvicorn.supervisors import Multiprocess
+
+    config = server_config("api.app:served_app", host, port, factory=True, workers=workers,
+                           **options)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 @users_app.command("add")
@@ -135,6 +157,8 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """List staff users."""
+    from rich.table import Table
+
     from hub.staff import service as staff
 
     def rows(session: Session) -> list[Any]:
@@ -172,6 +196,8 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list(email: str) -> None:
     """List a user's tokens (never the tokens themselves)."""
+    from rich.table import Table
+
     from hub.staff import service as staff
 
     def rows(session: Session) -> list[Any]:
@@ -209,8 +235,11 @@ def clients_list(
     status: Annotated[str | None, typer.Option(help="prospect, active or archived")] = None,
 ) -> None:
     """List the client register (names and numbers, no timelines)."""
+    from rich.table import Table
+
     from hub.access.policy import Principal
     from hub.clients import service
+    from hub.db import utcnow
 
     def rows(session: Session) -> list[Any]:
         page = service.list_clients(
@@ -235,9 +264,9 @@ def clients_add(
     """Add a client; its customer number comes from its group unless given."""
     from pydantic import ValidationError
 
-    from hub.clients import service
     from hub.clients.schemas import ClientIn
     from hub.errors import InvalidInput
+    from hub.flows import clients as flows
 
     try:
         data = ClientIn(
@@ -246,11 +275,11 @@ def clients_add(
             group_id=group_id,
             status=status,
             domains=domain or [],
-        )  # type: ignore[arg-type]
+        )
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
-    client = work(lambda s: service.create_client(s, data))
+    client = work(lambda s: flows.create_client(s, data))
     out.print(
         f"Client {client.name} added with customer number {client.customer_number} "
         f"(id {client.id})."
@@ -339,14 +368,16 @@ def main() -> None:
     except ClientHubError as exc:
         err.print(f"[red]Error:[/red] {exc.message}")
         sys.exit(1)
-    except OperationalError as exc:
-        err.print(
-            "[red]Error:[/red] cannot reach the database "
-            f"({exc.orig.__class__.__name__ if exc.orig else 'connection failed'}); check "
-            "CLIENTHUB_DATABASE_URL and that the server is running"
-        )
-        sys.exit(1)
     except Exception as exc:
+        from sqlalchemy.exc import OperationalError  # here, not for every command's start
+
+        if isinstance(exc, OperationalError):
+            err.print(
+                "[red]Error:[/red] cannot reach the database "
+                f"({exc.orig.__class__.__name__ if exc.orig else 'connection failed'}); check "
+                "CLIENTHUB_DATABASE_URL and that the server is running"
+            )
+            sys.exit(1)
         if _debug["on"]:
             raise
         err.print(

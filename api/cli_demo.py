@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from api.cli_common import open_database, out
-from hub.db import make_session_factory, unit_of_work, utcnow
-from hub.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def demo(
@@ -27,6 +26,8 @@ def demo(
 ) -> None:
     """A demo firm on a fresh SQLite database, then the API on 127.0.0.1:8000."""
     from hub import demo as demo_firm
+    from hub.db import make_session_factory, unit_of_work, utcnow
+    from hub.settings import get_settings
 
     data_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -76,14 +77,14 @@ def demo(
 def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:
     """Each colleague's demo mailbox as an archive account the admin grants them,
     imported like any other."""
+    from connectors import registry
     from hub import demo, demo_mail
     from hub.access.policy import Principal
     from hub.accounts.schemas import AccountIn
     from hub.accounts.service import create_account
-    from hub.mail.models import MailMessage
-    from hub.mail.service import set_private
+    from hub.db import unit_of_work, utcnow
+    from hub.flows.sync import sync_account
     from hub.staff.service import find_user_by_email
-    from workers.sync import sync_account
 
     paths = demo_mail.write_mailboxes(data_dir / "mail", utcnow())
     accounts = {}
@@ -96,14 +97,11 @@ def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:
                 settings={"path": str(path.resolve())}))
             accounts[owner] = (account.id, user.id)
     items = sum(run.items for account_id, _ in accounts.values()
-                for run in sync_account(factory, account_id))
+                for run in sync_account(factory, registry, account_id))
     key, owner = demo_mail.PRIVATE
     with unit_of_work(factory) as session:
-        message = session.scalar(select(MailMessage).where(
-            MailMessage.message_key == f"{key}@demo.{demo_mail.FIRM}"))
-        if message is not None:
-            set_private(session, Principal(accounts[owner][1]), message.thread_id, True, [],
-                        utcnow())
+        demo.make_private(session, f"{key}@demo.{demo_mail.FIRM}", accounts[owner][1],
+                          utcnow())
     return items
 
 
@@ -121,25 +119,26 @@ def _demo_drive(factory: sessionmaker[Session], data_dir: Path,
     import shutil
     from collections import Counter
 
+    from connectors import registry
     from hub import demo, demo_drive
     from hub.access.policy import Principal
     from hub.accounts.schemas import AccountIn
     from hub.accounts.service import create_account
-    from hub.clients.models import Client
+    from hub.db import unit_of_work, utcnow
+    from hub.flows.sync import sync_account
     from hub.folders.check import planning_year
     from hub.folders.facts import client_facts
     from hub.folders.service import drift
     from hub.folders.templates import folder_settings
     from hub.staff.service import find_user_by_email
     from hub.timeutil import firm_today
-    from workers.sync import sync_account
 
     root = data_dir / "drive"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     now = utcnow()
     with unit_of_work(factory) as session:
-        clients = list(session.scalars(select(Client).order_by(Client.customer_number)))
+        clients = demo.all_clients(session)
         facts = {c.id: client_facts(c) for c in clients}
         year = planning_year(firm_today(), folder_settings(session).year_lead_days)
         demo_drive.write_drive(root, list(facts.values()), now, year)
@@ -147,10 +146,10 @@ def _demo_drive(factory: sessionmaker[Session], data_dir: Path,
         account_id = create_account(session, Principal.of(admin), AccountIn(
             kind="local", name="Yhteinen asiakaskansio", settings={"path": str(root.resolve())},
         )).id
-    files = sum(run.items for run in sync_account(factory, account_id))
+    files = sum(run.items for run in sync_account(factory, registry, account_id))
     busy = demo_drive.this_week(root, facts[busy_client_id], now)
-    sync_account(factory, account_id)
+    sync_account(factory, registry, account_id)
     with factory() as session:
         found = drift(session, None, firm_today())
-    kinds = Counter(f.kind for d in found for f in d.findings)
+    kinds: Counter[str] = Counter(f.kind for d in found for f in d.findings)
     return _DemoDrive(files=files, busy=busy, drift=dict(kinds))

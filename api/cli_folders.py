@@ -7,23 +7,20 @@ decision an approval or an apply is, so the record says who.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from api.cli_common import err, open_database, out, work
-from hub.access.policy import Principal
-from hub.db import make_session_factory
+from api.cli_common import ID_MAX, err, open_database, out, work
 from hub.errors import ClientHubError, InvalidInput
-from hub.folders import service, templates
-from hub.folders.models import FolderAction
-from hub.folders.planning import PlanReport
-from hub.folders.schemas import FolderSettingsIn, TemplateIn
-from hub.schemas import ID_MAX
-from hub.staff.service import find_user_by_email
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy.orm import Session
+
+    from hub.access.policy import Principal
+    from hub.folders.models import FolderAction
+    from hub.folders.planning import PlanReport
 
 folders_app = typer.Typer(no_args_is_help=True, help="Client folders and their template.")
 template_app = typer.Typer(no_args_is_help=True, help="The folder templates.")
@@ -40,6 +37,9 @@ GroupOpt = Annotated[int | None, typer.Option("--group", min=1, max=ID_MAX,
 
 
 def _admin(session: Session, email: str) -> Principal:
+    from hub.access.policy import Principal
+    from hub.staff.service import find_user_by_email
+
     principal = Principal.of(find_user_by_email(session, email))
     if not principal.is_admin:
         raise ClientHubError(f"{email} is not an admin; only an admin decides folder fixes")
@@ -51,6 +51,8 @@ def _arrow(action: FolderAction) -> str:
 
 
 def _actions_table(actions: list[FolderAction], title: str) -> Table:
+    from rich.table import Table
+
     table = Table("id", "client", "fix", "path", "status", "note", title=title)
     for a in actions:
         note = a.error or a.result or a.detail
@@ -61,6 +63,9 @@ def _actions_table(actions: list[FolderAction], title: str) -> Table:
 @folders_app.command("check")
 def check(client: ClientOpt = None, account: AccountOpt = None) -> None:
     """Show how each client folder differs from its template (from the latest sync)."""
+    from rich.table import Table
+
+    from hub.folders import service
     from hub.timeutil import firm_today
 
     found = work(lambda s: service.drift(s, None, firm_today(), account_id=account,
@@ -87,6 +92,7 @@ def check(client: ClientOpt = None, account: AccountOpt = None) -> None:
 @folders_app.command("plan")
 def plan(client: ClientOpt = None, account: AccountOpt = None) -> None:
     """Store the fixes for what the check finds; approvals still wanted are kept."""
+    from hub.folders import service
     from hub.timeutil import firm_today
 
     def run(session: Session) -> tuple[PlanReport, list[FolderAction]]:
@@ -109,6 +115,8 @@ def plan(client: ClientOpt = None, account: AccountOpt = None) -> None:
 def approve(ids: Annotated[list[int], typer.Argument(min=1, max=ID_MAX, help="Action ids")],
             by: ByOpt) -> None:
     """Approve proposed (or failed) actions so that the next apply carries them out."""
+    from hub.folders import service
+
     def run(session: Session) -> list[FolderAction]:
         principal = _admin(session, by)
         return [service.approve(session, principal, i) for i in ids]
@@ -124,7 +132,12 @@ def apply(account: AccountOpt = None,
           by: Annotated[str | None, typer.Option("--by", help="Email of the admin applying")]
           = None) -> None:
     """Carry out the approved actions on the drives; exits 1 if any failed."""
-    from workers.folders import apply_approved
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from connectors import registry
+    from hub.db import make_session_factory
+    from hub.flows.folders import apply_approved
+    from hub.folders import service
 
     factory = make_session_factory(open_database())
     with factory() as session:
@@ -137,8 +150,8 @@ def apply(account: AccountOpt = None,
             bar.update(task, completed=n, total=total,
                        description=f"{done.kind} {done.path[-40:]}: {done.status}")
 
-        report = apply_approved(factory, principal, account_id=account, action_ids=action,
-                                progress=step)
+        report = apply_approved(factory, registry, principal, account_id=account,
+                                action_ids=action, progress=step)
     with factory() as session:
         failed = service.actions_by_ids(session, None, report.failed)
     out.print(f"{len(report.applied)} applied, {len(report.failed)} failed, "
@@ -151,12 +164,14 @@ def apply(account: AccountOpt = None,
 @folders_app.command("undo")
 def undo(action_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)], by: ByOpt) -> None:
     """Undo an applied action: move back, or remove a created folder that is still empty."""
-    from workers.folders import undo as undo_job
+    from connectors import registry
+    from hub.db import make_session_factory
+    from hub.flows.folders import undo as undo_job
 
     factory = make_session_factory(open_database())
     with factory() as session:
         principal = _admin(session, by)
-    done = undo_job(factory, principal, action_id)
+    done = undo_job(factory, registry, principal, action_id)
     out.print(f"Action {done.id} undone: {done.result}")
 
 
@@ -166,12 +181,14 @@ def tree(client: Annotated[int, typer.Option("--client", min=1, max=ID_MAX, help
                                               help="The drive account")],
          by: ByOpt) -> None:
     """Create a client's folders from its template, its root folder too if missing."""
-    from workers.folders import create_client_tree
+    from connectors import registry
+    from hub.db import make_session_factory
+    from hub.flows.folders import create_client_tree
 
     factory = make_session_factory(open_database())
     with factory() as session:
         principal = _admin(session, by)
-    actions, report = create_client_tree(factory, principal, client, account)
+    actions, report = create_client_tree(factory, registry, principal, client, account)
     out.print(_actions_table(actions, "Client folders"))
     if report.failed:
         raise typer.Exit(1)
@@ -185,6 +202,9 @@ def settings(
         help="Days before a fiscal year that its folders are required")] = None,
 ) -> None:
     """Show or change how folder enforcement may act on its own."""
+    from hub.folders import templates
+    from hub.folders.schemas import FolderSettingsIn
+
     def run(session: Session) -> tuple[bool, int]:
         if auto_create is not None or lead_days is not None:
             data = FolderSettingsIn(auto_create=auto_create, year_lead_days=lead_days)
@@ -200,6 +220,8 @@ def settings(
 @template_app.command("show")
 def template_show(group: GroupOpt = None) -> None:
     """Print a template in the text format 'template set' reads."""
+    from hub.folders import templates
+
     shown = work(lambda s: templates.describe_default(s) if group is None
                  else templates.describe_group(s, group))
     if group is not None and shown.scope != str(group):
@@ -216,6 +238,9 @@ def template_set(
     next_years: Annotated[int | None, typer.Option(help="Fiscal years ahead")] = None,
 ) -> None:
     """Store a template (the default, or a client group's own)."""
+    from hub.folders import templates
+    from hub.folders.schemas import TemplateIn
+
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from api.cli_common import err, open_database, out, work
-from hub.accounts import service as accounts
-from hub.accounts.models import Account
-from hub.accounts.schemas import AccountIn
-from hub.crypto import generate_key
-from hub.db import make_session_factory
+from api.cli_common import ID_MAX, err, open_database, out, work
 from hub.errors import ClientHubError
-from hub.schemas import ID_MAX
-from hub.settings import get_settings
-from hub.staff.service import find_user_by_email
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hub.accounts.models import Account
 
 accounts_app = typer.Typer(no_args_is_help=True, help="Mail and drive accounts.")
 add_app = typer.Typer(no_args_is_help=True, help="Add an account.")
@@ -38,6 +24,8 @@ accounts_app.add_typer(add_app, name="add")
 
 def _secret(prompt: str) -> str:
     """From CLIENTHUB_ACCOUNT_SECRET or a hidden prompt - never from the command line."""
+    from hub.settings import get_settings
+
     given = get_settings().account_secret
     if given is not None:
         return given.get_secret_value()
@@ -53,6 +41,10 @@ def _add(owner: str, data: dict[str, object]) -> Account:
     """Run on the server, the command line grants as an admin does (for the owner it
     names), under the same rules: server paths under CLIENTHUB_SERVER_ROOTS, hosts as
     CLIENTHUB_OUTBOUND_ALLOW allows; the audit trail records it as the command line's."""
+    from hub.accounts import service as accounts
+    from hub.accounts.schemas import AccountIn
+    from hub.staff.service import find_user_by_email
+
     def run(session: Session) -> Account:
         user = find_user_by_email(session, owner)
         return accounts.create_account(
@@ -107,9 +99,13 @@ def add_archive(
 @accounts_app.command("list")
 def list_accounts() -> None:
     """List every account (secrets are never shown)."""
+    from rich.table import Table
+
+    from hub.accounts.service import all_accounts
+
     def rows(session: Session) -> list[tuple[int, str, str, str, str, bool]]:
         return [(a.id, a.kind, a.name, a.share_level, str(a.owner_user_id), a.secret is not None)
-                for a in session.scalars(select(Account).order_by(Account.id))]
+                for a in all_accounts(session)]
 
     table = Table("id", "kind", "name", "shared", "owner id", "secret")
     for aid, kind, name, share, owner, has_secret in work(rows):
@@ -122,18 +118,25 @@ def sync(
                                                 help="Only this account id")] = None,
 ) -> None:
     """Sync every enabled account (or one), showing progress; exits 1 if a stream failed."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from connectors import registry
+    from hub.db import make_session_factory
+    from hub.flows.sync import accounts_to_sync, sync_account
     from hub.mail.filing import STREAM as FILING
     from hub.mail.filing import waiting
     from hub.process import settle
-    from workers.sync import sync_account
 
     settle()
     factory = make_session_factory(open_database())
-    with factory() as session:
-        stmt = select(Account.id, Account.name).where(Account.enabled.is_(True))
-        if account is not None:
-            stmt = select(Account.id, Account.name).where(Account.id == account)
-        targets = list(session.execute(stmt).all())
+    targets = accounts_to_sync(factory, account)
     if not targets:
         if account is not None:
             raise ClientHubError(f"there is no account {account}; 'clienthub accounts list' "
@@ -160,7 +163,7 @@ def sync(
                 bar.update(tasks[stream], advance=n)
 
             try:
-                runs = sync_account(factory, account_id, advance)
+                runs = sync_account(factory, registry, account_id, advance)
             except ClientHubError as exc:  # refused by the policy, say: the others go on
                 failed += 1
                 err.print(f"{name}: {exc.message}", style="red", markup=False)
@@ -182,6 +185,8 @@ def sync(
 @keys_app.command("generate")
 def keys_generate() -> None:
     """Print a new random key for CLIENTHUB_ENCRYPTION_KEYS."""
+    from hub.crypto import generate_key
+
     out.print(generate_key(), markup=False, highlight=False)
 
 
@@ -189,5 +194,7 @@ def keys_generate() -> None:
 def keys_rotate() -> None:
     """Re-encrypt every stored secret with the first key of CLIENTHUB_ENCRYPTION_KEYS.
     Keep the old key listed until this has run."""
+    from hub.accounts import service as accounts
+
     done, total = work(accounts.rotate_keys)
     out.print(f"Re-encrypted {done} of {total} secrets with the current key.")

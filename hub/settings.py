@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     #: process). A large first sync uses them; a routine one files too little to.
     parse_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0,
                                le=64)
+    #: Requests one server process serves at once (each holds one database connection);
+    #: ``clienthub serve --max-requests`` sets it for its worker processes.
+    max_requests: int = Field(default=32, ge=1, le=200)
 
     @field_validator("time_zone")
     @classmethod

@@ -152,3 +152,111 @@ def test_demo_serves_and_its_curl_lines_work(tmp_path):
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+#: What a command loads when it runs, never to start: ``clienthub --help`` (and each
+#: command's own) must not wait for the ORM, Alembic, the web framework or the task queue.
+HEAVY = ("sqlalchemy", "alembic", "fastapi", "starlette", "celery", "kombu")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["sync", "--help"], ["folders", "apply", "--help"],
+                                  ["accounts", "add", "imap", "--help"]])
+def test_help_loads_no_orm_web_framework_or_task_queue(args, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
+    env |= {"CLIENTHUB_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    script = (
+        "import sys\n"
+        f"sys.argv = ['clienthub', *{args!r}]\n"
+        "from api import cli\n"
+        "try:\n"
+        "    cli.main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('LOADED', *sorted({m.split('.')[0] for m in sys.modules}), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+    [loaded] = [ln.split()[1:] for ln in result.stderr.splitlines() if ln.startswith("LOADED")]
+    assert [m for m in HEAVY if m in loaded] == []
+
+
+def test_the_command_lines_id_bound_is_the_schemas():
+    from api.cli_common import ID_MAX
+    from hub.schemas import ID_MAX as SCHEMAS_ID_MAX
+
+    assert ID_MAX == SCHEMAS_ID_MAX
+
+
+def test_serve_with_two_workers_writes_without_lock_errors(env, tmp_path):
+    """``serve --workers 2``: two processes write to one database at once (on SQLite
+    through the file beside it and BEGIN IMMEDIATE); no request may fail for a lock,
+    every note answered 201 is stored once, and none is stored unanswered."""
+    from concurrent.futures import ThreadPoolExecutor
+    from uuid import uuid4
+
+    token = run(["init", "--admin-email", "anna@firm.fi", "--admin-name", "Anna"],
+                env).stdout.strip().splitlines()[-1]
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "2",
+                               "--no-access-log"], env=env, cwd=env["CLIENTHUB_DATA_DIR"],
+                              stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/me", headers=headers, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "did not start"
+            time.sleep(0.2)
+        time.sleep(1)  # the second worker too
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            me = http.get("/me").json()["id"]
+            client = http.post("/clients", json={"name": "Kuormitus Oy"}).json()["id"]
+            made = http.post("/responsibilities", json={
+                "user_id": me, "client_id": client, "role": "asiakasvastaava"})
+            assert made.status_code == 201, made.text
+
+        def work(n: int) -> list[tuple[int, str, str]]:
+            answers = []
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+                stop = time.monotonic() + 4
+                while time.monotonic() < stop:
+                    if n % 2:
+                        got = http.get(f"/clients/{client}/timeline")
+                        answers.append((got.status_code, got.text[:200], ""))
+                    else:
+                        key = uuid4().hex
+                        got = http.post(f"/clients/{client}/notes", json={"text": key},
+                                        headers={"Idempotency-Key": key})
+                        answers.append((got.status_code, got.text[:200], key))
+            return answers
+
+        with ThreadPoolExecutor(24) as pool:
+            answers = [a for batch in pool.map(work, range(24)) for a in batch]
+        failed = [(status, text) for status, text, _ in answers if status >= 300]
+        assert not failed, failed[:3]
+        written = {key for status, _, key in answers if key and status == 201}
+        assert len(written) > 20
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            stored: list[str] = []
+            page: dict = {"next": None}
+            params: dict = {"limit": 200, "kind": "note"}
+            while True:
+                page = http.get(f"/clients/{client}/timeline", params=params).json()
+                stored += [item["body"] for item in page["items"]]
+                if not page["next"]:
+                    break
+                params["before"] = page["next"]
+        assert sorted(stored) == sorted(written)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    assert "database is locked" not in (tmp_path / "serve.log").read_text()

@@ -69,6 +69,7 @@ def test_the_drive_index_is_regrouped_into_folders_and_a_re_list_finds_nothing_n
     from hub.drive import index
     from hub.drive.models import ClientRoot
     from hub.drive.sink import DriveSink
+    from hub.flows.sync import account_row
     from hub.sync.models import SyncRun
     from hub.sync.runner import Runner
     from tests import factories as f
@@ -134,7 +135,8 @@ def test_the_drive_index_is_regrouped_into_folders_and_a_re_list_finds_nothing_n
         assert found["irrallinen.txt"].etag is None  # a local drive's ETags went
         assert session.execute(text("SELECT count(*) FROM sync_cursors")).scalar() == 0
         assert session.execute(text("SELECT count(*) FROM source_records")).scalar() == 0
-    runner = Runner(factory, dict.fromkeys(("file", "folder", "listing"), DriveSink()))
+    runner = Runner(factory, dict.fromkeys(("file", "folder", "listing"), DriveSink()),
+                    account=account_row)
     [run] = runner.run(1, LocalFolderConnector(root))
     assert run.status == "ok" and run.items == 3  # the root, the client folder, Kirjanpito
     with factory() as session:
@@ -191,3 +193,18 @@ def test_mail_keeps_its_copies_people_and_links_through_the_raw_id_change(
         assert conn.execute(text("SELECT raw FROM mail_raw")).scalar() == b"raw"
         if db_kind == "sqlite":
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_the_head_read_from_the_files_is_alembics():
+    # Every command tells an up-to-date database by the files' revision lines, without
+    # Alembic: they must name the head Alembic would.
+    assert schema.head_from_files() == schema.head_revision()
+
+
+def test_is_current_only_at_the_head(empty_engine):
+    engine = empty_engine
+    assert not schema.is_current(engine)  # no version table yet
+    schema.upgrade(engine, "0001")
+    assert not schema.is_current(engine)
+    schema.upgrade(engine)
+    assert schema.is_current(engine)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
@@ -28,6 +28,17 @@ _CHUNK = 500
 MUTABLE = ("kind", "occurred_at", "target_id", "deleted_at", "data")
 _COLUMNS = (TABLE.c.id, TABLE.c.external_id, TABLE.c.kind, TABLE.c.occurred_at,
             TABLE.c.target_id, TABLE.c.deleted_at, TABLE.c.data)
+
+
+class Stored(NamedTuple):
+    """A record's mutable columns (:data:`MUTABLE`, in that order) as the database holds
+    them."""
+
+    kind: str
+    occurred_at: datetime
+    target_id: int | None
+    deleted_at: datetime | None
+    data: dict[str, Any]
 
 
 @dataclass(slots=True, eq=False)
@@ -46,18 +57,21 @@ class Record:
     data: dict[str, Any] = field(default_factory=dict)
     #: Inserted in this batch (nothing to stamp as seen: its insert did).
     fresh: bool = False
-    #: The mutable columns as the database holds them.
-    stored: tuple[Any, ...] = ()
+    #: The mutable columns as the database holds them (a record is built from its row).
+    stored: Stored = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.snapshot()
 
     def snapshot(self) -> None:
-        self.stored = (self.kind, self.occurred_at, self.target_id, self.deleted_at,
-                       dict(self.data))
+        self.stored = Stored(self.kind, self.occurred_at, self.target_id, self.deleted_at,
+                             dict(self.data))
 
-    def restore(self, stored: tuple[Any, ...]) -> None:
+    def restore(self, stored: Stored) -> None:
         """Back to an earlier snapshot, as after the transaction that wrote it rolled back."""
         self.kind, self.occurred_at, self.target_id, self.deleted_at = stored[:4]
-        self.data = dict(stored[4])
-        self.stored = (*stored[:4], dict(stored[4]))
+        self.data = dict(stored.data)
+        self.stored = stored._replace(data=dict(stored.data))
 
     def changes(self) -> dict[str, Any]:
         now = (self.kind, self.occurred_at, self.target_id, self.deleted_at, self.data)

@@ -9,7 +9,12 @@ aside on its record, counted and reported - it never stops the run - unless the 
 the only copy of it (fetched mail): then the run stops before the checkpoint that would
 pass it, and the next run asks the source again. One run per account at a time, by the
 account's lease (:mod:`hub.sync.leases`): every checkpoint renews it, and a process that
-finds it taken over stops.
+finds it taken over stops. Each stream's run is recorded (:mod:`hub.sync.runs`), and each
+batch is written the fast way first (:mod:`hub.sync.retry`).
+
+The runner knows accounts only by id: the sync layer sits below the accounts. What a sink
+is handed as the account (its row, for the mail and drive sinks) comes from the
+``account`` loader its caller gives.
 """
 
 from __future__ import annotations
@@ -17,14 +22,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.accounts.models import Account
 from hub.db import utcnow
 from hub.sync import records
 from hub.sync.leases import (
@@ -40,22 +42,25 @@ from hub.sync.leases import (
 from hub.sync.models import SyncCursor, SyncRun
 from hub.sync.protocol import Checkpoint, Connector, CursorInvalidated, Item, SourceError
 from hub.sync.records import Record
+from hub.sync.retry import fast_then_careful
+from hub.sync.runs import StreamCounts, close_interrupted, close_run, note_batch, open_run
 
 log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
-    """Turns stored source records of one kind into domain rows.
+    """Turns stored source records of one kind into domain rows. ``account`` is what the
+    runner's ``account`` loader gave for the run's account (None without a loader).
 
     A sink whose rows are the only copy of what the source sent (the source is not asked
     again once the cursor moves on) says so with ``keeps_only_copy = True``: an item it
     fails on stops the run instead of being set aside."""
 
-    def apply(self, session: Session, account: Account, record: Record,
+    def apply(self, session: Session, account: Any, record: Record,
               item: Item) -> bool:
         """Apply the item; return False when it was kept raw because it did not parse."""
 
-    def gone(self, session: Session, account: Account, record: Record) -> None:
+    def gone(self, session: Session, account: Any, record: Record) -> None:
         """The source no longer has the item; the hub keeps its copy, marked."""
 
 
@@ -65,75 +70,48 @@ class BatchSink(Sink, Protocol):
     its fast path; its careful path (one item at a time, after a failure) uses ``apply``,
     and both must leave the same rows."""
 
-    def apply_many(self, session: Session, account: Account,
+    def apply_many(self, session: Session, account: Any,
                    pairs: list[tuple[Record, Item]]) -> int:
         """Apply every (record, item) in order; return how many were kept unparsed."""
+
+
+@runtime_checkable
+class SettlingSink(Sink, Protocol):
+    """A sink that writes something once per batch, from everything the batch did (the
+    drive's activity becomes collapsed timeline entries): the runner calls ``settle`` just
+    before the batch's transaction commits, and ``discard`` when it rolls back."""
+
+    def settle(self, session: Session) -> None:
+        """Write what the transaction's items add up to, in the same transaction."""
+
+    def discard(self, session: Session) -> None:
+        """The transaction rolled back: forget what its items noted."""
 
 
 Progress = Callable[[str, int], None]
 
 
-@dataclass
-class StreamCounts:
-    #: The run row these counts are written to as a batch commits (the status API shows
-    #: a long sync's progress from it).
-    run_id: int | None = None
-    items: int = 0
-    errors: int = 0
-    unparsed: int = 0
-    newest: datetime | None = None
-
-    def add(self, batch: StreamCounts) -> None:
-        """Take in a committed batch's counts."""
-        self.items += batch.items
-        self.errors += batch.errors
-        self.unparsed += batch.unparsed
-        if batch.newest is not None and (self.newest is None or batch.newest > self.newest):
-            self.newest = batch.newest
+#: What a sink is handed as the account, loaded in each batch's session from its id.
+AccountLoader = Callable[[Session, int], Any]
 
 
-# A run's record, for the runner's streams and for mail filing alike: opened as running,
-# its counts written in each batch's own transaction, closed with how it ended.
-
-def open_run(factory: sessionmaker[Session], account_id: int, stream: str) -> StreamCounts:
-    """A new run record, running; the counts to keep for it."""
-    with factory() as session:
-        run = SyncRun(account_id=account_id, stream=stream, status="running")
-        session.add(run)
-        session.commit()
-        return StreamCounts(run_id=run.id)
-
-
-def note_batch(session: Session, counts: StreamCounts, batch: StreamCounts) -> None:
-    """In a batch's transaction: the run record gets the totals with the batch's counts,
-    so that they land (or not) with the batch."""
-    session.execute(update(SyncRun).where(SyncRun.id == counts.run_id).values(
-        items=counts.items + batch.items, errors=counts.errors + batch.errors,
-        unparsed=counts.unparsed + batch.unparsed))
-
-
-def close_run(factory: sessionmaker[Session], counts: StreamCounts, status: str,
-              message: str) -> SyncRun:
-    """The run record with how the run ended, its counts and its lag."""
-    with factory() as session:
-        done = session.get(SyncRun, counts.run_id)
-        assert done is not None
-        done.status, done.message = status, message[:2000]
-        done.finished_at = utcnow()
-        done.items, done.errors, done.unparsed = counts.items, counts.errors, counts.unparsed
-        if counts.newest is not None:
-            done.lag_seconds = max(0, int((done.finished_at - counts.newest).total_seconds()))
-        session.commit()
-        return done
+def _no_account(session: Session, account_id: int) -> None:
+    return None
 
 
 class Runner:
-    def __init__(self, factory: sessionmaker[Session], sinks: Mapping[str, Sink]) -> None:
+    def __init__(self, factory: sessionmaker[Session], sinks: Mapping[str, Sink], *,
+                 account: AccountLoader = _no_account) -> None:
+        """``account`` loads what the sinks are handed as the account (the caller knows
+        what its sinks need: the mail and drive sinks take the account's row)."""
         self.factory = factory
         self.sinks = sinks
+        self.account = account
         # Checked once: a runtime protocol check per item was a tenth of a batch's time.
         self._batch_sinks = {kind: sink for kind, sink in sinks.items()
                              if isinstance(sink, BatchSink)}
+        self._settling = list({id(sink): sink for sink in sinks.values()
+                               if isinstance(sink, SettlingSink)}.values())
 
     def run(self, account_id: int, connector: Connector,
             progress: Progress | None = None) -> list[SyncRun]:
@@ -145,20 +123,10 @@ class Runner:
         """Hold the account's lease for the block (what else belongs to its sync - filing
         what the fetch brought - runs inside it too); yields the holder's name."""
         with held(self.factory, account_id) as keeper:
-            self._close_interrupted(account_id)
+            # Runs left "running" by a process that stopped say so; this run goes on from
+            # their last checkpoint.
+            close_interrupted(self.factory, account_id)
             yield keeper.holder
-
-    def _close_interrupted(self, account_id: int) -> None:
-        """Runs left "running" by a process that stopped (killed, the machine down): with
-        the lease held, none of them is alive. They say so; this run goes on from their
-        last checkpoint."""
-        with self.factory() as session:
-            session.execute(update(SyncRun).where(
-                SyncRun.account_id == account_id, SyncRun.status == "running").values(
-                status="interrupted", finished_at=utcnow(),
-                message="the process stopped before this run finished; the next run went "
-                        "on from its last checkpoint"))
-            session.commit()
 
     def run_streams(self, account_id: int, connector: Connector, holder: str,
                     progress: Progress | None = None) -> list[SyncRun]:
@@ -197,8 +165,7 @@ class Runner:
         """After a full re-read, what was not seen again is gone at the source (its ids
         were renumbered, as with a new UIDVALIDITY); the hub's copies are marked so."""
         with self.factory() as session:
-            account = session.get(Account, account_id)
-            assert account is not None
+            account = self.account(session, account_id)
             stale = records.where_stale(session.connection(), account_id, stream, since)
             for record in stale:
                 record.deleted_at = utcnow()
@@ -207,6 +174,7 @@ class Runner:
                     sink.gone(session, account, record)
             session.flush()
             records.save(session.connection(), stale)
+            self._settle(session)
             session.commit()
 
     def _cursor(self, account_id: int, stream: str) -> dict[str, Any] | None:
@@ -255,44 +223,42 @@ class Runner:
         # Fast path: the whole batch in one transaction, no per-item savepoints. If any
         # item fails, the batch is redone item by item so that one bad item is set aside
         # and the rest still land (the slow path is what the fast one must equal).
-        for careful in (False, True):
+        def attempt(session: Session, careful: bool) -> StreamCounts:
             tally = StreamCounts()
-            with self.factory() as session:
-                try:
-                    account = session.get(Account, account_id)
-                    assert account is not None
-                    now = utcnow()
-                    found = records.for_batch(session.connection(), account_id, stream, batch,
-                                              now, self._initial)
-                    if careful:
-                        for item in batch:
-                            self._store(session, account, found, item, tally, careful)
-                    else:
-                        self._store_fast(session, account, found, batch, tally)
-                    session.flush()
-                    records.save(session.connection(), found.values(), seen=now)
-                    if cursor is not None:
-                        self._save_cursor(account_id, stream, cursor, session)
-                    renew_lease(session, account_id, holder)
-                    note_batch(session, counts, tally)
-                    session.commit()
-                except LeaseLost:
-                    session.rollback()
-                    raise
-                except Exception:
-                    session.rollback()
-                    if careful:
-                        raise
-                    continue
-            counts.add(tally)
-            return
+            account = self.account(session, account_id)
+            now = utcnow()
+            found = records.for_batch(session.connection(), account_id, stream, batch,
+                                      now, self._initial)
+            if careful:
+                for item in batch:
+                    self._store(session, account, found, item, tally, careful)
+            else:
+                self._store_fast(session, account, found, batch, tally)
+            session.flush()
+            records.save(session.connection(), found.values(), seen=now)
+            if cursor is not None:
+                self._save_cursor(account_id, stream, cursor, session)
+            renew_lease(session, account_id, holder)
+            note_batch(session, counts, tally)
+            self._settle(session)
+            return tally
+
+        counts.add(fast_then_careful(self.factory, attempt, undo=self._discard))
+
+    def _settle(self, session: Session) -> None:
+        for sink in self._settling:
+            sink.settle(session)
+
+    def _discard(self, session: Session) -> None:
+        for sink in self._settling:
+            sink.discard(session)
 
     def _initial(self, item: Item) -> dict[str, Any]:
         """What the item's sink keeps of it on its record, written with the record."""
         keep = getattr(self.sinks.get(item.kind), "record_data", None)
         return dict(keep(item)) if callable(keep) else {}
 
-    def _store_fast(self, session: Session, account: Account, found: dict[str, Record],
+    def _store_fast(self, session: Session, account: Any, found: dict[str, Record],
                     batch: list[Item], counts: StreamCounts) -> None:
         """Runs of items for a sink that takes batches go to it together; the rest, and
         every deletion, one by one - in the order the source gave them."""
@@ -332,7 +298,7 @@ class Runner:
             counts.newest = item.occurred_at
         return record
 
-    def _store(self, session: Session, account: Account, found: dict[str, Record],
+    def _store(self, session: Session, account: Any, found: dict[str, Record],
                item: Item, counts: StreamCounts, careful: bool) -> None:
         record = self._seen(found[item.external_id], item, counts)
         if not careful:
@@ -352,7 +318,7 @@ class Runner:
                     f"({exc.__class__.__name__}: {exc}); the sync stopped at its last "
                     "checkpoint and the next one goes on from there (if this repeats, "
                     "check the database's free space)", retryable=True) from exc
-            log.warning("item %s of account %s failed: %s", item.external_id, account.id,
+            log.warning("item %s of account %s failed: %s", item.external_id, record.account_id,
                         exc.__class__.__name__)
             counts.errors += 1
             # What the sink set on the record went with the savepoint.
@@ -360,7 +326,7 @@ class Runner:
              record.data) = before
             record.data = {"error": f"{exc.__class__.__name__}: {exc}"[:2000]}
 
-    def _apply(self, session: Session, account: Account, record: Record, item: Item,
+    def _apply(self, session: Session, account: Any, record: Record, item: Item,
                counts: StreamCounts) -> None:
         sink = self.sinks.get(item.kind)
         if item.deleted:
@@ -376,7 +342,7 @@ class Runner:
             counts.unparsed += 1
 
 
-# The lease's names, for callers that know them from here.
-__all__ = ["LEASE", "LEASE_LOST", "BatchSink", "LeaseLost", "Progress", "Runner", "Sink",
-           "StreamCounts", "SyncInProgress", "acquire_lease", "close_run", "note_batch",
-           "open_run", "release_lease", "renew_lease"]
+# The lease's and the run record's names, for callers that know them from here.
+__all__ = ["LEASE", "LEASE_LOST", "AccountLoader", "BatchSink", "LeaseLost", "Progress",
+           "Runner", "SettlingSink", "Sink", "StreamCounts", "SyncInProgress", "acquire_lease",
+           "close_run", "note_batch", "open_run", "release_lease", "renew_lease"]
