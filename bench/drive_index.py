@@ -478,6 +478,7 @@ def hub_child(spec: dict[str, Any]) -> None:
     from hub.db import make_engine, make_session_factory
     from hub.drive.models import ClientRoot, DriveFolder
     from hub.drive.roots import recalculate
+    from hub.flows.sync import account_row
     from hub.process import settle
     from hub.sync.runner import Runner
     from workers.sync import connector_for, sinks
@@ -510,7 +511,8 @@ def hub_child(spec: dict[str, Any]) -> None:
 
     def sync() -> list[Any]:
         # As workers.sync.sync_account does, with the connector built here.
-        runs = Runner(factory, sinks("local")).run(spec["account"], connector)
+        runs = Runner(factory, sinks("local"), account=account_row).run(spec["account"],
+                                                                        connector)
         with factory() as session:
             drive = session.get(Account, spec["account"])
             assert drive is not None
