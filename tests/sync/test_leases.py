@@ -23,7 +23,6 @@ from hub.sync import leases
 from hub.sync.models import SyncCursor, SyncLease, SyncRun
 from hub.sync.protocol import Checkpoint, Item
 from hub.sync.runner import LeaseLost, Runner, SyncInProgress, acquire_lease, release_lease
-from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
 T = datetime(2026, 11, 1, tzinfo=UTC)
@@ -89,15 +88,6 @@ class Counting:
             for i in range(pos, pos + 10):
                 yield Item(stream, f"id{i}", "thing", T, {})
             yield Checkpoint(stream, {"pos": pos + 10})
-
-
-@pytest.fixture
-def account(session):
-    owner = f.user(session)
-    row = Account(owner_user_id=owner.id, kind="mail_archive", name="a", settings={"path": "x"})
-    session.add(row)
-    session.commit()
-    return row
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from hub.errors import Conflict
 from hub.sync.models import SourceRecord, SyncCursor, SyncRun
 from hub.sync.protocol import Checkpoint, CursorInvalidated, Item, SourceError
 from hub.sync.runner import Runner, acquire_lease
-from tests import factories as f
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -66,15 +65,6 @@ class Scripted:
                 if self.crash_after is not None and checkpoints == self.crash_after:
                     self.crash_after = None
                     raise SourceError("connection dropped", retryable=True)
-
-
-@pytest.fixture
-def account(session):
-    owner = f.user(session)
-    row = Account(owner_user_id=owner.id, kind="mail_archive", name="a", settings={"path": "x"})
-    session.add(row)
-    session.commit()
-    return row
 
 
 def _records(session, account_id):
