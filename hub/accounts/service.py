@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.access import audit
+from hub.access.levels import Level
 from hub.access.policy import Principal
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
@@ -26,7 +27,6 @@ from hub.crypto import Keyring
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.staff.models import User
 
-_SHARE_RANK = {"metadata": 1, "subject": 2, "full": 3}
 #: The account kinds a sync reads (a connector serves each: ``connectors/registry.py``).
 SYNCABLE_KINDS = ("mail_archive", "imap", "local", "webdav")
 
@@ -136,7 +136,7 @@ def update_account(session: Session, principal: Principal, account: Account,
     if "share_level" in fields and patch.share_level:
         # The owner decides how much of their mailbox colleagues see; an admin may lower
         # it too, but only the owner may raise it again.
-        raising = _SHARE_RANK[patch.share_level] > _SHARE_RANK[account.share_level]
+        raising = Level.parse(patch.share_level) > Level.parse(account.share_level)
         if raising and principal.user_id != account.owner_user_id:
             raise PermissionDenied("only the mailbox owner may share more of it")
         account.share_level = patch.share_level

@@ -17,7 +17,9 @@ from sqlalchemy import and_, select, true
 from sqlalchemy.orm import Session
 
 from hub.access import audit
-from hub.access.policy import Grant, Level, Principal, require_admin
+from hub.access.levels import Level
+from hub.access.policy import Grant, Principal, require_admin
+from hub.access.visibility import entry_level
 from hub.accounts.models import Account
 from hub.clients.service import get_client_for_admin, get_visible_client
 from hub.drive import index, roots
@@ -31,7 +33,6 @@ from hub.drive.schemas import (
 )
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
-from hub.timeline.service import shared_level
 
 
 def _client_roots(session: Session, client_id: int,
@@ -46,7 +47,8 @@ def _client_roots(session: Session, client_id: int,
 
 def files_level(principal: Principal, grant: Grant, account: Account) -> Level:
     """As for the account's timeline entries: the owner sees their drive in full."""
-    return shared_level(principal, {account.owner_user_id}, account.share_level, grant.level)
+    return entry_level(grant.level, reader_id=principal.user_id,
+                       owner_ids={account.owner_user_id}, share_level=account.share_level)
 
 
 def _subfolder(path: str) -> str:

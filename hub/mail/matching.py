@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from hub.access.levels import widest_share
 from hub.accounts.models import Account
 from hub.clients.freemail import is_free_mail
 from hub.clients.models import ClientDomain, Contact, ContactEmail
@@ -24,8 +25,6 @@ from hub.mail.models import MailCopy, MailMessage, MailParticipant, MailThread, 
 from hub.settings import get_settings
 from hub.staff.models import User
 from hub.timeline.models import TimelineEntry
-
-_RANK = {"metadata": 1, "subject": 2, "full": 3}
 
 
 @dataclass(frozen=True)
@@ -129,8 +128,7 @@ def sync_entries(session: Session, message: MailMessage) -> None:
         .join(Account, Account.id == MailCopy.account_id)
         .where(MailCopy.message_id == message.id)).all())
     owners = sorted({owner for _, owner, _ in copies})
-    share = max((level for _, _, level in copies), key=lambda lv: _RANK.get(lv, 0),
-                default="full")
+    share = widest_share(level for _, _, level in copies).label
     gone = bool(copies) and all(deleted is not None for deleted, _, _ in copies)
     thread = session.get(MailThread, message.thread_id)
     participants = list(session.scalars(

@@ -25,7 +25,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from hub.access import audit
-from hub.access.policy import Level, Principal, check, client_levels
+from hub.access.levels import Level, widest_share
+from hub.access.policy import Principal, check, client_levels
+from hub.access.visibility import entry_level
 from hub.accounts.models import Account
 from hub.clients.addresses import require_free_address
 from hub.clients.models import Contact, ContactEmail
@@ -38,8 +40,6 @@ from hub.paging import Page, clamp_limit, decode_cursor, page_of
 from hub.staff.models import User
 from hub.staff.service import require_active_users
 
-_RANK = {"metadata": Level.METADATA, "subject": Level.SUBJECT, "full": Level.FULL}
-
 
 def _owners_and_share(session: Session, message_id: int) -> tuple[set[int], Level, bool]:
     rows = session.execute(
@@ -47,7 +47,7 @@ def _owners_and_share(session: Session, message_id: int) -> tuple[set[int], Leve
         .join(MailCopy, MailCopy.account_id == Account.id)
         .where(MailCopy.message_id == message_id)).all()
     owners = {owner for owner, _, _ in rows}
-    share = max((_RANK.get(level, Level.NONE) for _, level, _ in rows), default=Level.FULL)
+    share = widest_share(level for _, level, _ in rows)
     gone = bool(rows) and all(deleted is not None for _, _, deleted in rows)
     return owners, share, gone
 
@@ -59,18 +59,27 @@ def _live_clients(session: Session, message_id: int) -> list[int]:
 
 def message_level(session: Session, principal: Principal, message: MailMessage,
                   at: datetime) -> tuple[Level, str]:
-    """The reader's level on one message and the grant that gives it."""
+    """The reader's level on one message and the grant that gives it: the best that
+    :func:`entry_level` gives over the clients the message is linked to."""
+    if not principal.is_active:
+        return Level.NONE, ""
     owners, share, _ = _owners_and_share(session, message.id)
-    if principal.user_id in owners and principal.is_active:
-        return Level.FULL, "owner"
     thread = session.get(MailThread, message.thread_id)
-    if thread is not None and thread.is_private and principal.user_id not in thread.private_to:
+    private_to = thread.private_to if thread is not None and thread.is_private else None
+
+    def shown(client_level: Level) -> Level:
+        return entry_level(client_level, reader_id=principal.user_id, owner_ids=owners,
+                           share_level=share, private_to=private_to)
+
+    if shown(Level.NONE) > Level.NONE:  # an owner's: seen whatever the clients
+        return Level.FULL, "owner"
+    if shown(Level.FULL) == Level.NONE:  # private: hidden whatever the clients
         return Level.NONE, ""
     best, via = Level.NONE, ""
     for client_id in _live_clients(session, message.id):
         grant = check(session, principal, client_id, at)
-        if grant is not None and min(grant.level, share) > best:
-            best, via = min(grant.level, share), grant.reason
+        if grant is not None and shown(grant.level) > best:
+            best, via = shown(grant.level), grant.reason
     return best, via
 
 

@@ -1,22 +1,25 @@
 """Reading a client's timeline page by page, and writing internal notes.
 
 Every function here takes the principal; the client is looked up through the access
-policy, so a client the reader may not see is "not found", never "forbidden".
+policy, so a client the reader may not see is "not found", never "forbidden". The level
+each entry shows at is :func:`hub.access.visibility.entry_level`'s, for the page and for
+one entry alike.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from hub.access import audit
-from hub.access.policy import Grant, Level, Principal, grant_of
+from hub.access.levels import Level
+from hub.access.policy import Grant, Principal, grant_of
+from hub.access.visibility import stored_entry_level
 from hub.errors import InvalidInput, NotFound, PermissionDenied
 from hub.paging import Page, clamp_limit, decode_cursor, encode_cursor
 from hub.staff.models import User
@@ -27,27 +30,6 @@ from hub.timeutil import firm_zone
 
 KINDS = ("note", "message", "file_activity", "task")
 _MENTION = re.compile(r"(?<![\w.@])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)", re.UNICODE)
-
-
-def shared_level(principal: Principal, owners: Collection[int], share_level: str | None,
-                 client_level: Level) -> Level:
-    """Whoever's own mailbox or drive holds a source sees it in full; everyone else sees at
-    most what its owners share (an account's share level)."""
-    if principal.user_id in owners:
-        return Level.FULL
-    return min(client_level, Level.parse(share_level or "full"))
-
-
-def entry_level(entry: TimelineEntry | Row[Any], client_level: Level,
-                principal: Principal) -> Level:
-    """The level for one entry, as :func:`shared_level`; a private entry is shown only to
-    its owners and to those they named."""
-    owners = set(entry.owner_ids or [])
-    if entry.owner_user_id is not None:
-        owners.add(entry.owner_user_id)
-    if entry.is_private and principal.user_id not in owners | set(entry.private_to or []):
-        return Level.NONE
-    return shared_level(principal, owners, entry.share_level, client_level)
 
 
 def project(entry: TimelineEntry, level: Level) -> TimelineEntryOut:
@@ -223,7 +205,7 @@ def read_timeline(
     rows = conn.execute(_page_statement(bool(kind), bool(before)), params).all()
     more = len(rows) > size
     rows = rows[:size]
-    shown = [(row, entry_level(row, grant.level, principal)) for row in rows]
+    shown = [(row, stored_entry_level(row, grant.level, principal.user_id)) for row in rows]
     shown = [(row, level) for row, level in shown if level > Level.NONE]
     full = [row.id for row, level in shown if level >= Level.FULL]
     mentioned: dict[int, list[int]] = {}
@@ -261,7 +243,7 @@ def read_entry(
     entry = session.get(TimelineEntry, entry_id)
     if entry is None or entry.client_id != client_id:
         raise NotFound(f"no entry {entry_id} in this client's timeline")
-    level = entry_level(entry, grant.level, principal)
+    level = stored_entry_level(entry, grant.level, principal.user_id)
     if level == Level.NONE:
         raise NotFound(f"no entry {entry_id} in this client's timeline")
     _audit_read(session, principal, grant, "entry.read", entry.id, {"level": level.label})

@@ -156,9 +156,10 @@ def test_a_page_shows_each_entry_as_the_entry_model_does(api, session, make_call
     """The page is shaped straight from rows; every kind, owner, privacy and share level
     must come out exactly as the entry model (``project``, used for one entry) shows it."""
     from hub.access.policy import Level, Principal
+    from hub.access.visibility import stored_entry_level
     from hub.staff.models import User
     from hub.timeline.models import Mention
-    from hub.timeline.service import entry_level, project
+    from hub.timeline.service import project
 
     reader, client = _setup(session, make_caller, level)
     other = f.user(session, name="Mikko Laine")
@@ -195,7 +196,7 @@ def test_a_page_shows_each_entry_as_the_entry_model_does(api, session, make_call
     expected = []
     for entry in sorted(entries, key=lambda e: e.occurred_at, reverse=True):
         session.refresh(entry)
-        shown = entry_level(entry, Level.parse(level), principal)
+        shown = stored_entry_level(entry, Level.parse(level), principal.user_id)
         if shown > Level.NONE:
             expected.append(project(entry, shown).model_dump(mode="json"))
     page = ok(api.get(f"/api/v1/clients/{client.id}/timeline", headers=reader.headers))
