@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from api.cli_common import ID_MAX, err, open_database, out, work
+from api.cli_common import ID_MAX, ByOpt, acting, err, open_database, out, work
 from api.cli_demo import demo
 from api.cli_drive import add_local, add_webdav
 from api.cli_folders import folders_app
@@ -82,7 +82,8 @@ def init(
         admin_name = admin_name or typer.prompt("Admin name")
 
     def run(session: Session) -> str:
-        user = staff.create_user(session, email=admin_email, name=admin_name, is_admin=True)
+        user = staff.create_user(session, None, email=admin_email, name=admin_name,
+                                 is_admin=True)
         return staff.create_token(session, user, "init")[1]
 
     token = work(run)
@@ -143,11 +144,13 @@ def users_add(
     email: str,
     name: Annotated[str, typer.Option(help="Full name")],
     admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin")] = False,
+    by: ByOpt = None,
 ) -> None:
     """Add a staff user."""
     from hub.staff import service as staff
 
-    user = work(lambda s: staff.create_user(s, email=email, name=name, is_admin=admin))
+    user = work(lambda s: staff.create_user(s, acting(s, by), email=email, name=name,
+                                            is_admin=admin))
     out.print(
         f"User {user.email} added (id {user.id}). Give them a token: "
         f"clienthub tokens create {user.email}"
@@ -174,11 +177,11 @@ def users_list() -> None:
 
 
 @users_app.command("deactivate")
-def users_deactivate(email: str) -> None:
+def users_deactivate(email: str, by: ByOpt = None) -> None:
     """Deactivate a user: their tokens stop working at once; history keeps their name."""
     from hub.staff import service as staff
 
-    work(lambda s: staff.update_user(s, staff.find_user_by_email(s, email), is_active=False))
+    work(lambda s: staff.deactivate_user(s, acting(s, by), staff.find_user_by_email(s, email)))
     out.print(f"User {email} deactivated.")
 
 
@@ -237,13 +240,12 @@ def clients_list(
     """List the client register (names and numbers, no timelines)."""
     from rich.table import Table
 
-    from hub.access.policy import Principal
     from hub.clients import service
     from hub.db import utcnow
 
     def rows(session: Session) -> list[Any]:
         page = service.list_clients(
-            session, Principal(0), utcnow(), q=q, status=status, limit=200, register=True
+            session, None, utcnow(), q=q, status=status, limit=200, register=True
         )
         return [(c.customer_number, c.name, c.business_id, c.status, c.id) for c in page.items]
 
@@ -260,6 +262,7 @@ def clients_add(
     group_id: Annotated[int | None, typer.Option(min=1, max=ID_MAX, help="Client group id")] = None,
     status: Annotated[str, typer.Option(help="prospect, active or archived")] = "active",
     domain: Annotated[list[str] | None, typer.Option(help="Client mail domain")] = None,
+    by: ByOpt = None,
 ) -> None:
     """Add a client; its customer number comes from its group unless given."""
     from pydantic import ValidationError
@@ -279,7 +282,7 @@ def clients_add(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
-    client = work(lambda s: flows.create_client(s, data))
+    client = work(lambda s: flows.create_client(s, acting(s, by), data))
     out.print(
         f"Client {client.name} added with customer number {client.customer_number} "
         f"(id {client.id})."
@@ -355,10 +358,7 @@ def audit_seal() -> None:
     and print the new head to keep, as 'clienthub audit head' does."""
     from hub.access import audit
 
-    def run(session: Session) -> None:
-        audit.record(session, actor_user_id=None, action="audit.sealed")
-
-    work(run)
+    work(audit.seal)
     audit_head()
 
 

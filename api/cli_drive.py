@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import out
+from api.cli_common import ByOpt, out
 from api.cli_mail import _add, _secret
 from hub.errors import ClientHubError
 
@@ -21,6 +21,7 @@ def add_local(
     = "",
     share_level: Annotated[str, typer.Option(help="full, subject or metadata")] = "full",
     name: Annotated[str | None, typer.Option(help="A name for the account")] = None,
+    by: ByOpt = None,
 ) -> None:
     """Add a folder on disk as a drive; its client folders are found by name."""
     folder = path.expanduser().resolve()
@@ -29,7 +30,7 @@ def add_local(
                              "client folders (or their parent, with --clients-path)")
     account = _add(owner, {"kind": "local", "name": name or folder.name,
                            "settings": {"path": str(folder), "clients_path": clients_path},
-                           "share_level": share_level})
+                           "share_level": share_level}, by)
     out.print(f"Drive {account.name} added (id {account.id}). Index it: "
               f"clienthub sync --account {account.id}")
 
@@ -45,6 +46,7 @@ def add_webdav(
                                                    "level")] = "",
     share_level: Annotated[str, typer.Option(help="full, subject or metadata")] = "full",
     name: Annotated[str | None, typer.Option(help="A name for the account")] = None,
+    by: ByOpt = None,
 ) -> None:
     """Add a WebDAV drive (Nextcloud, ownCloud...); the password is asked for (or read
     from CLIENTHUB_ACCOUNT_SECRET), never taken from the command line."""
@@ -52,6 +54,6 @@ def add_webdav(
     account = _add(owner, {"kind": "webdav", "name": name or f"{username} at {url}",
                            "settings": {"url": url, "username": username, "root": root,
                                         "clients_path": clients_path},
-                           "secret": secret, "share_level": share_level})
+                           "secret": secret, "share_level": share_level}, by)
     out.print(f"Drive {account.name} added (id {account.id}). Index it: "
               f"clienthub sync --account {account.id}")

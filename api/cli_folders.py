@@ -1,7 +1,8 @@
 """``clienthub folders``: check client folders against their template, plan and apply fixes.
 
-Run on the server, the command line acts as the system; ``--by`` names the admin whose
-decision an approval or an apply is, so the record says who.
+Run on the server, the command line acts as an admin does and the audit trail names it;
+``--by`` names the admin doing it instead, and an approval, an undo or a new client's tree
+is always a named admin's decision, so the record says who.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli_common import ID_MAX, err, open_database, out, work
-from hub.errors import ClientHubError, InvalidInput
+from api.cli_common import ID_MAX, ByOpt, acting, admin_named, err, open_database, out, work
+from hub.errors import InvalidInput
 
 if TYPE_CHECKING:
     from rich.table import Table
     from sqlalchemy.orm import Session
 
-    from hub.access.policy import Principal
     from hub.folders.models import FolderAction
     from hub.folders.planning import PlanReport
 
@@ -30,20 +30,10 @@ ClientOpt = Annotated[int | None, typer.Option("--client", min=1, max=ID_MAX,
                                                help="Only this client id")]
 AccountOpt = Annotated[int | None, typer.Option("--account", min=1, max=ID_MAX,
                                                 help="Only this drive account")]
-ByOpt = Annotated[str, typer.Option("--by", help="Email of the admin deciding this")]
+AdminOpt = Annotated[str, typer.Option("--by", help="Email of the admin deciding this")]
 GroupOpt = Annotated[int | None, typer.Option("--group", min=1, max=ID_MAX,
                                               help="A client group's template instead of "
                                                    "the default")]
-
-
-def _admin(session: Session, email: str) -> Principal:
-    from hub.access.policy import Principal
-    from hub.staff.service import find_user_by_email
-
-    principal = Principal.of(find_user_by_email(session, email))
-    if not principal.is_admin:
-        raise ClientHubError(f"{email} is not an admin; only an admin decides folder fixes")
-    return principal
 
 
 def _arrow(action: FolderAction) -> str:
@@ -61,14 +51,14 @@ def _actions_table(actions: list[FolderAction], title: str) -> Table:
 
 
 @folders_app.command("check")
-def check(client: ClientOpt = None, account: AccountOpt = None) -> None:
+def check(client: ClientOpt = None, account: AccountOpt = None, by: ByOpt = None) -> None:
     """Show how each client folder differs from its template (from the latest sync)."""
     from rich.table import Table
 
     from hub.folders import service
     from hub.timeutil import firm_today
 
-    found = work(lambda s: service.drift(s, None, firm_today(), account_id=account,
+    found = work(lambda s: service.drift(s, acting(s, by), firm_today(), account_id=account,
                                          client_id=client))
     if not found:
         out.print("No client folder is mapped yet: sync a drive account first "
@@ -90,13 +80,13 @@ def check(client: ClientOpt = None, account: AccountOpt = None) -> None:
 
 
 @folders_app.command("plan")
-def plan(client: ClientOpt = None, account: AccountOpt = None) -> None:
+def plan(client: ClientOpt = None, account: AccountOpt = None, by: ByOpt = None) -> None:
     """Store the fixes for what the check finds; approvals still wanted are kept."""
     from hub.folders import service
     from hub.timeutil import firm_today
 
     def run(session: Session) -> tuple[PlanReport, list[FolderAction]]:
-        report = service.plan(session, None, firm_today(), account_id=account,
+        report = service.plan(session, acting(session, by), firm_today(), account_id=account,
                               client_id=client)
         return report, report.actions
 
@@ -113,12 +103,12 @@ def plan(client: ClientOpt = None, account: AccountOpt = None) -> None:
 
 @folders_app.command("approve")
 def approve(ids: Annotated[list[int], typer.Argument(min=1, max=ID_MAX, help="Action ids")],
-            by: ByOpt) -> None:
+            by: AdminOpt) -> None:
     """Approve proposed (or failed) actions so that the next apply carries them out."""
     from hub.folders import service
 
     def run(session: Session) -> list[FolderAction]:
-        principal = _admin(session, by)
+        principal = admin_named(session, by)
         return [service.approve(session, principal, i) for i in ids]
 
     done = work(run)
@@ -129,8 +119,7 @@ def approve(ids: Annotated[list[int], typer.Argument(min=1, max=ID_MAX, help="Ac
 def apply(account: AccountOpt = None,
           action: Annotated[list[int] | None, typer.Option(min=1, max=ID_MAX,
                                                             help="Only this action id")] = None,
-          by: Annotated[str | None, typer.Option("--by", help="Email of the admin applying")]
-          = None) -> None:
+          by: ByOpt = None) -> None:
     """Carry out the approved actions on the drives; exits 1 if any failed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -141,7 +130,7 @@ def apply(account: AccountOpt = None,
 
     factory = make_session_factory(open_database())
     with factory() as session:
-        principal = _admin(session, by) if by else None
+        principal = acting(session, by)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err) as bar:
         task = bar.add_task("Applying", total=None)
@@ -162,7 +151,7 @@ def apply(account: AccountOpt = None,
 
 
 @folders_app.command("undo")
-def undo(action_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)], by: ByOpt) -> None:
+def undo(action_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)], by: AdminOpt) -> None:
     """Undo an applied action: move back, or remove a created folder that is still empty."""
     from connectors import registry
     from hub.db import make_session_factory
@@ -170,7 +159,7 @@ def undo(action_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)], by: ByOpt
 
     factory = make_session_factory(open_database())
     with factory() as session:
-        principal = _admin(session, by)
+        principal = admin_named(session, by)
     done = undo_job(factory, registry, principal, action_id)
     out.print(f"Action {done.id} undone: {done.result}")
 
@@ -179,7 +168,7 @@ def undo(action_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)], by: ByOpt
 def tree(client: Annotated[int, typer.Option("--client", min=1, max=ID_MAX, help="The client id")],
          account: Annotated[int, typer.Option("--account", min=1, max=ID_MAX,
                                               help="The drive account")],
-         by: ByOpt) -> None:
+         by: AdminOpt) -> None:
     """Create a client's folders from its template, its root folder too if missing."""
     from connectors import registry
     from hub.db import make_session_factory
@@ -187,7 +176,7 @@ def tree(client: Annotated[int, typer.Option("--client", min=1, max=ID_MAX, help
 
     factory = make_session_factory(open_database())
     with factory() as session:
-        principal = _admin(session, by)
+        principal = admin_named(session, by)
     actions, report = create_client_tree(factory, registry, principal, client, account)
     out.print(_actions_table(actions, "Client folders"))
     if report.failed:
@@ -200,6 +189,7 @@ def settings(
         "--auto-create/--no-auto-create", help="Create missing folders without asking")] = None,
     lead_days: Annotated[int | None, typer.Option(
         help="Days before a fiscal year that its folders are required")] = None,
+    by: ByOpt = None,
 ) -> None:
     """Show or change how folder enforcement may act on its own."""
     from hub.folders import templates
@@ -208,7 +198,7 @@ def settings(
     def run(session: Session) -> tuple[bool, int]:
         if auto_create is not None or lead_days is not None:
             data = FolderSettingsIn(auto_create=auto_create, year_lead_days=lead_days)
-            templates.update_folder_settings(session, data, None)
+            templates.update_folder_settings(session, acting(session, by), data)
         row = templates.folder_settings(session)
         return row.auto_create, row.year_lead_days
 
@@ -236,6 +226,7 @@ def template_set(
     group: GroupOpt = None,
     past_years: Annotated[int | None, typer.Option(help="Fiscal years back")] = None,
     next_years: Annotated[int | None, typer.Option(help="Fiscal years ahead")] = None,
+    by: ByOpt = None,
 ) -> None:
     """Store a template (the default, or a client group's own)."""
     from hub.folders import templates
@@ -246,8 +237,9 @@ def template_set(
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read {file} ({exc}); give a UTF-8 text file") from exc
     data = TemplateIn(text=text, past_years=past_years, next_years=next_years)
-    stored = work(lambda s: templates.set_default_template(s, data, None) if group is None
-                  else templates.set_group_template(s, group, data, None))
+    stored = work(lambda s: templates.set_default_template(s, acting(s, by), data)
+                  if group is None else templates.set_group_template(s, acting(s, by), group,
+                                                                     data))
     where = "the default" if group is None else f"client group {group}'s"
     out.print(f"Stored as {where} template: {len(stored.folders)} top-level folders, "
               f"{stored.past_years} years back, {stored.next_years} ahead.")

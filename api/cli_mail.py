@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli_common import ID_MAX, err, open_database, out, work
+from api.cli_common import ID_MAX, ByOpt, acting, err, open_database, out, work
 from hub.errors import ClientHubError
 
 if TYPE_CHECKING:
@@ -37,10 +37,11 @@ def _secret(prompt: str) -> str:
     return str(typer.prompt(prompt, hide_input=True))
 
 
-def _add(owner: str, data: dict[str, object]) -> Account:
+def _add(owner: str, data: dict[str, object], by: str | None = None) -> Account:
     """Run on the server, the command line grants as an admin does (for the owner it
     names), under the same rules: server paths under CLIENTHUB_SERVER_ROOTS, hosts as
-    CLIENTHUB_OUTBOUND_ALLOW allows; the audit trail records it as the command line's."""
+    CLIENTHUB_OUTBOUND_ALLOW allows; the audit trail records it as the command line's,
+    or as the admin ``by`` names."""
     from hub.accounts import service as accounts
     from hub.accounts.schemas import AccountIn
     from hub.staff.service import find_user_by_email
@@ -48,7 +49,8 @@ def _add(owner: str, data: dict[str, object]) -> Account:
     def run(session: Session) -> Account:
         user = find_user_by_email(session, owner)
         return accounts.create_account(
-            session, None, AccountIn.model_validate({**data, "owner_user_id": user.id}))
+            session, acting(session, by),
+            AccountIn.model_validate({**data, "owner_user_id": user.id}))
 
     return work(run)
 
@@ -66,6 +68,7 @@ def add_imap(
     = None,
     share_level: Annotated[str, typer.Option(help="full, subject or metadata")] = "full",
     name: Annotated[str | None, typer.Option(help="A name for the account")] = None,
+    by: ByOpt = None,
 ) -> None:
     """Add an IMAP mailbox; the password is asked for (or read from
     CLIENTHUB_ACCOUNT_SECRET), never taken from the command line."""
@@ -76,7 +79,7 @@ def add_imap(
         settings["since"] = since
     account = _add(owner, {"kind": "imap", "name": name or f"{username}@{host}",
                            "settings": settings, "secret": secret,
-                           "share_level": share_level})
+                           "share_level": share_level}, by)
     out.print(f"Account {account.name} added (id {account.id}). Sync it: "
               f"clienthub sync --account {account.id}")
 
@@ -87,11 +90,12 @@ def add_archive(
     path: Annotated[Path, typer.Option(help="An mbox file, a Maildir or a folder of .eml")],
     share_level: Annotated[str, typer.Option(help="full, subject or metadata")] = "full",
     name: Annotated[str | None, typer.Option(help="A name for the account")] = None,
+    by: ByOpt = None,
 ) -> None:
     """Add a mail archive to import (old mail, exports)."""
     account = _add(owner, {"kind": "mail_archive", "name": name or path.name,
                            "settings": {"path": str(path.resolve())},
-                           "share_level": share_level})
+                           "share_level": share_level}, by)
     out.print(f"Archive {account.name} added (id {account.id}). Import it: "
               f"clienthub sync --account {account.id}")
 

@@ -93,26 +93,28 @@ class DemoFirm:
 
 
 def build(session: Session, now: datetime) -> DemoFirm:
-    """Fill an empty database with the demo firm; returns the staff tokens."""
-    users = [create_user(session, email=e, name=n, is_admin=a) for e, n, a in STAFF]
+    """Fill an empty database with the demo firm; returns the staff tokens. The command
+    line adds the staff; their admin sets up the rest, on the audit trail as over the API."""
+    users = [create_user(session, None, email=e, name=n, is_admin=a) for e, n, a in STAFF]
+    admin = Principal.of(users[0])
     tokens = {u.email: create_token(session, u, "demo")[1] for u in users}
     groups = {
         "Yritykset": create_client_group(
-            session, ClientGroupIn(name="Yritykset", starting_customer_number=1000)),
+            session, admin, ClientGroupIn(name="Yritykset", starting_customer_number=1000)),
         "Yhdistykset": create_client_group(
-            session, ClientGroupIn(name="Yhdistykset", starting_customer_number=5000)),
+            session, admin, ClientGroupIn(name="Yhdistykset", starting_customer_number=5000)),
     }
     specials = {
-        "Rakennusala": create_special_group(session, SpecialGroupIn(
+        "Rakennusala": create_special_group(session, admin, SpecialGroupIn(
             name="Rakennusala", description="Rakennusalan käänteinen arvonlisävero")),
-        "Vienti EU:n ulkopuolelle": create_special_group(session, SpecialGroupIn(
+        "Vienti EU:n ulkopuolelle": create_special_group(session, admin, SpecialGroupIn(
             name="Vienti EU:n ulkopuolelle", description="Vientiä EU:n ulkopuolelle")),
     }
     clients = []
     for name, digits, group, special, domain, contact, owner, extra_roles in CLIENTS:
         business_id = make_business_id(digits)
         assert business_id is not None, digits
-        client = create_client(session, ClientIn(
+        client = create_client(session, admin, ClientIn(
             name=name, business_id=business_id, status="active",
             group_id=groups[group].id,
             special_group_ids=[specials[s].id for s in special],
@@ -121,21 +123,21 @@ def build(session: Session, now: datetime) -> DemoFirm:
         ))
         clients.append(client)
         holder = users[owner]
-        create_responsibility(session, ResponsibilityIn(
+        create_responsibility(session, admin, ResponsibilityIn(
             user_id=holder.id, client_id=client.id, role="asiakasvastaava"))
-        create_responsibility(session, ResponsibilityIn(
+        create_responsibility(session, admin, ResponsibilityIn(
             user_id=holder.id, client_id=client.id, role="kirjanpitaja"))
         if "palkanlaskija" in extra_roles:
-            create_responsibility(session, ResponsibilityIn(
+            create_responsibility(session, admin, ResponsibilityIn(
                 user_id=users[2].id, client_id=client.id, role="palkanlaskija"))
     # Mikko is on sick leave since yesterday; Liisa covers him for two weeks.
     local = (now - timedelta(days=1)).astimezone(firm_zone())
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    create_cover(session, CoverIn(
+    create_cover(session, admin, CoverIn(
         absent_user_id=users[1].id, covering_user_id=users[2].id,
         valid_from=start, valid_until=start + timedelta(days=14),
         note="Sairausloma",
-    ), created_by=users[0].id)
+    ), now)
     handles = {"liisa": users[2].id, "mikko": users[1].id, "anna": users[0].id}
     for idx, days, author, text in NOTES:
         mentioned = [uid for h, uid in handles.items() if f"@{h}" in text]
@@ -166,7 +168,9 @@ def make_private(session: Session, message_key: str, owner_user_id: int,
     """The demo's private thread: its owner makes it private, as over the API."""
     from hub.mail.models import MailMessage
     from hub.mail.service import set_private
+    from hub.staff.models import User
 
     message = session.scalar(select(MailMessage).where(MailMessage.message_key == message_key))
-    if message is not None:
-        set_private(session, Principal(owner_user_id), message.thread_id, True, [], now)
+    owner = session.get(User, owner_user_id)
+    if message is not None and owner is not None:
+        set_private(session, Principal.of(owner), message.thread_id, True, [], now)

@@ -69,6 +69,61 @@ def test_clients_add_and_clear_errors(env):
     assert missing.returncode == 1 and "clienthub users add" in missing.stderr
 
 
+def _audit_rows(database_url):
+    from sqlalchemy import select
+
+    from hub.access.models import AuditEntry
+    from hub.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(select(AuditEntry.action, AuditEntry.actor_user_id,
+                                             AuditEntry.detail)
+                                      .order_by(AuditEntry.id)).all()
+    finally:
+        engine.dispose()
+
+
+def test_every_command_line_change_is_on_the_audit_trail_naming_its_actor(env, database_url,
+                                                                          tmp_path):
+    """A command acts as the admin ``--by`` names, or as the command line, which the trail
+    names as such (no actor, ``via: "command line"``); anyone else is refused."""
+    run(["init", "--admin-email", "anna@firm.fi", "--admin-name", "Anna"], env)
+    run(["users", "add", "mikko@firm.fi", "--name", "Mikko"], env)
+    run(["users", "add", "liisa@firm.fi", "--name", "Liisa", "--by", "anna@firm.fi"], env)
+    for by, says in (("mikko@firm.fi", "not an active admin"),
+                     ("nobody@firm.fi", "no user with email nobody@firm.fi")):
+        refused = run(["clients", "add", "Refused Oy", "--by", by], env, check=False)
+        assert refused.returncode == 1 and says in refused.stderr
+        assert "Traceback" not in refused.stderr
+    run(["clients", "add", "Rakennus Mäkinen Oy"], env)
+    run(["clients", "add", "Leipomo Oy", "--by", "anna@firm.fi"], env)
+    (tmp_path / "drive").mkdir()
+    run(["accounts", "add", "local", "--owner", "mikko@firm.fi", "--path",
+         str(tmp_path / "drive"), "--by", "anna@firm.fi"], env)
+    run(["folders", "settings", "--auto-create", "--by", "anna@firm.fi"], env)
+    run(["folders", "plan"], env)
+    run(["users", "deactivate", "mikko@firm.fi", "--by", "anna@firm.fi"], env)
+    run(["audit", "seal"], env)
+    rows = _audit_rows(database_url)
+    anna = next(d["user_id"] for a, _, d in rows if a == "user.create" and d["is_admin"])
+    line = {"via": "command line"}
+    assert [(a, actor, line.items() <= d.items()) for a, actor, d in rows] == [
+        ("user.create", None, True),             # init: the first admin
+        ("user.create", None, True),             # users add
+        ("user.create", anna, False),            # users add --by
+        ("client.create", None, True),           # clients add
+        ("client.create", anna, False),          # clients add --by
+        ("account.create", anna, False),         # accounts add local --by
+        ("folders.settings_set", anna, False),   # folders settings --by
+        ("folders.plan", None, True),            # folders plan
+        ("user.deactivate", anna, False),        # users deactivate --by
+        ("audit.sealed", None, True),            # audit seal
+    ]
+    assert "intact" in run(["audit", "verify"], env).stdout
+
+
 def test_sync_of_an_unknown_account_names_it(env):
     run(["migrate"], env)
     nothing = run(["sync"], env, check=False)

@@ -42,12 +42,7 @@ def list_covers(
 def create_cover(body: CoverIn, p: AdminDep, session: SessionDep, at: NowDep) -> CoverOut:
     """B covers A from valid_from (inclusive) to valid_until (exclusive); dates and naive
     times are in the firm's time zone. It starts and ends by itself."""
-    cover = service.create_cover(session, body, created_by=p.user_id)
-    out = service.describe_cover(cover, at)
-    audit.record(
-        session, actor_user_id=p.user_id, action="cover.create", detail=out.model_dump(mode="json")
-    )
-    return out
+    return service.describe_cover(service.create_cover(session, p, body, at), at)
 
 
 @router.get("/covers/{cover_id}", response_model=CoverOut)
@@ -60,20 +55,13 @@ def update_cover(
     cover_id: IdParam, body: CoverPatch, p: AdminDep, session: SessionDep, at: NowDep
 ) -> CoverOut:
     """End a cover early by setting valid_until (to now, say), extend it, or re-narrow it."""
-    cover = service.update_cover(session, service.get_cover(session, cover_id), body)
-    out = service.describe_cover(cover, at)
-    audit.record(
-        session, actor_user_id=p.user_id, action="cover.update", detail=out.model_dump(mode="json")
-    )
-    return out
+    cover = service.update_cover(session, p, service.get_cover(session, cover_id), body, at)
+    return service.describe_cover(cover, at)
 
 
 @router.delete("/covers/{cover_id}", status_code=204)
 def delete_cover(cover_id: IdParam, p: AdminDep, session: SessionDep, at: NowDep) -> None:
-    cover = service.get_cover(session, cover_id)
-    detail = service.describe_cover(cover, at).model_dump(mode="json")
-    service.delete_cover(session, cover)
-    audit.record(session, actor_user_id=p.user_id, action="cover.delete", detail=detail)
+    service.delete_cover(session, p, service.get_cover(session, cover_id), at)
 
 
 @router.get("/access-rules", response_model=ListPage[AccessRuleOut])
@@ -83,11 +71,7 @@ def list_rules(_: AdminDep, session: SessionDep) -> ListPage[AccessRuleOut]:
 
 @router.post("/access-rules", response_model=AccessRuleOut, status_code=201)
 def create_rule(body: AccessRuleIn, p: AdminDep, session: SessionDep) -> AccessRuleOut:
-    out = AccessRuleOut.model_validate(service.create_rule(session, body))
-    audit.record(
-        session, actor_user_id=p.user_id, action="access_rule.create", detail=out.model_dump()
-    )
-    return out
+    return AccessRuleOut.model_validate(service.create_rule(session, p, body))
 
 
 @router.get("/access-rules/{rule_id}", response_model=AccessRuleOut)
@@ -99,20 +83,13 @@ def get_rule(rule_id: IdParam, _: AdminDep, session: SessionDep) -> AccessRuleOu
 def update_rule(
     rule_id: IdParam, body: AccessRulePatch, p: AdminDep, session: SessionDep
 ) -> AccessRuleOut:
-    rule = service.update_rule(session, service.get_rule(session, rule_id), body)
-    out = AccessRuleOut.model_validate(rule)
-    audit.record(
-        session, actor_user_id=p.user_id, action="access_rule.update", detail=out.model_dump()
-    )
-    return out
+    rule = service.update_rule(session, p, service.get_rule(session, rule_id), body)
+    return AccessRuleOut.model_validate(rule)
 
 
 @router.delete("/access-rules/{rule_id}", status_code=204)
 def delete_rule(rule_id: IdParam, p: AdminDep, session: SessionDep) -> None:
-    rule = service.get_rule(session, rule_id)
-    detail = AccessRuleOut.model_validate(rule).model_dump()
-    service.delete_rule(session, rule)
-    audit.record(session, actor_user_id=p.user_id, action="access_rule.delete", detail=detail)
+    service.delete_rule(session, p, service.get_rule(session, rule_id))
 
 
 @router.get("/audit", response_model=ListPage[AuditOut])

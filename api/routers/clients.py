@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.deps import AdminDep, NowDep, PrincipalDep, SessionDep
-from hub.access import audit
-from hub.access.policy import client_levels, require_admin
+from hub.access.policy import client_levels
 from hub.clients import service
 from hub.clients.schemas import ClientIn, ClientOut, ClientPatch, ClientRegisterOut, Status
 from hub.flows import clients as flows
@@ -37,8 +36,6 @@ def list_clients(
 ) -> ListPage[ClientOut] | ListPage[ClientRegisterOut]:
     """The clients you may see, by customer number."""
     register = scope == "register"
-    if register:
-        require_admin(principal)
     page = service.list_clients(
         session,
         principal,
@@ -77,14 +74,7 @@ def get_client(
 
 @router.post("", response_model=ClientOut, status_code=201)
 def create_client(body: ClientIn, principal: AdminDep, session: SessionDep) -> ClientOut:
-    client = flows.create_client(session, body)
-    audit.record(
-        session,
-        actor_user_id=principal.user_id,
-        action="client.create",
-        client_id=client.id,
-        detail={"name": client.name},
-    )
+    client = flows.create_client(session, principal, body)
     return service.describe_client(client, None)
 
 
@@ -93,14 +83,7 @@ def update_client(
     client_id: IdParam, body: ClientPatch, principal: AdminDep, session: SessionDep
 ) -> ClientOut:
     client = service.get_client_for_admin(session, client_id)
-    flows.update_client(session, client, body)
-    audit.record(
-        session,
-        actor_user_id=principal.user_id,
-        action="client.update",
-        client_id=client.id,
-        detail={"fields": sorted(body.model_fields_set)},
-    )
+    flows.update_client(session, principal, client, body)
     return service.describe_client(client, None)
 
 
@@ -108,11 +91,4 @@ def update_client(
 def delete_client(client_id: IdParam, principal: AdminDep, session: SessionDep) -> None:
     """Only a client without a timeline can be deleted; archive the others."""
     client = service.get_client_for_admin(session, client_id)
-    flows.delete_client(session, client)
-    audit.record(
-        session,
-        actor_user_id=principal.user_id,
-        action="client.delete",
-        client_id=client_id,
-        detail={"name": client.name},
-    )
+    flows.delete_client(session, principal, client)

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import AdminDep, NowDep, SessionDep
 from connectors import registry
-from hub.access import audit
 from hub.errors import InvalidInput
 from hub.flows import folders as jobs
 from hub.folders import service, templates
@@ -71,20 +70,14 @@ def get_template(scope: Word, _: AdminDep, session: SessionDep) -> TemplateOut:
 def put_template(scope: Word, body: TemplateIn, p: AdminDep, session: SessionDep) -> TemplateOut:
     group_id = _group_id(scope)
     if group_id is None:
-        out = templates.set_default_template(session, body, p.user_id)
-    else:
-        out = templates.set_group_template(session, group_id, body, p.user_id)
-    audit.record(session, actor_user_id=p.user_id, action="folders.template_set",
-                 detail={"scope": scope})
-    return out
+        return templates.set_default_template(session, p, body)
+    return templates.set_group_template(session, p, group_id, body)
 
 
 @router.delete("/templates/{group_id}", status_code=204)
 def delete_template(group_id: IdParam, p: AdminDep, session: SessionDep) -> None:
     """The group's clients follow the default template again."""
-    templates.delete_group_template(session, group_id)
-    audit.record(session, actor_user_id=p.user_id, action="folders.template_delete",
-                 detail={"scope": str(group_id)})
+    templates.delete_group_template(session, p, group_id)
 
 
 @router.get("/settings", response_model=FolderSettingsOut)
@@ -96,9 +89,7 @@ def get_settings(_: AdminDep, session: SessionDep) -> FolderSettingsOut:
 def put_settings(body: FolderSettingsIn, p: AdminDep, session: SessionDep) -> FolderSettingsOut:
     """``auto_create``: create missing folders without asking; ``year_lead_days``: how
     early next fiscal year's folders are required."""
-    row = templates.update_folder_settings(session, body, p.user_id)
-    audit.record(session, actor_user_id=p.user_id, action="folders.settings_set",
-                 detail=body.model_dump(exclude_none=True))
+    row = templates.update_folder_settings(session, p, body)
     return FolderSettingsOut.model_validate(row)
 
 
@@ -108,10 +99,6 @@ def get_drift(p: AdminDep, session: SessionDep, now: NowDep,
               account_id: Annotated[IdParam | None, Query()] = None) -> ListPage[ClientDriftOut]:
     """How each client folder differs from its template, from the latest drive sync."""
     found = service.drift(session, p, firm_today(now), account_id=account_id, client_id=client_id)
-    # Findings name a client's files: the read is on record, as reads of documents are.
-    audit.record(session, actor_user_id=p.user_id, action="folders.drift_read",
-                 client_id=client_id, own_transaction=True,
-                 detail={"account_id": account_id, "clients": len(found)})
     return ListPage(items=[service.describe_drift(d) for d in found])
 
 
@@ -120,9 +107,6 @@ def plan(body: PlanIn, p: AdminDep, session: SessionDep, now: NowDep) -> PlanOut
     """Store the fixes for the drift found now; approvals of fixes still wanted are kept."""
     report = service.plan(session, p, firm_today(now), account_id=body.account_id,
                           client_id=body.client_id)
-    audit.record(session, actor_user_id=p.user_id, action="folders.plan",
-                 detail={"account_id": body.account_id, "client_id": body.client_id,
-                         "created": len(report.created), "stale": report.stale})
     return PlanOut(year=report.year, created=len(report.created), kept=len(report.kept),
                    stale=report.stale, by_hand=report.by_hand,
                    actions=[ActionOut.model_validate(a) for a in report.actions])

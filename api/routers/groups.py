@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AdminDep, SessionDep
-from hub.access import audit
 from hub.clients import groups
 from hub.clients.schemas import (
     ClientGroupIn,
@@ -31,13 +30,7 @@ def list_client_groups(_: AdminDep, session: SessionDep) -> ListPage[ClientGroup
 
 @router.post("/client-groups", response_model=ClientGroupOut, status_code=201)
 def create_client_group(body: ClientGroupIn, p: AdminDep, session: SessionDep) -> ClientGroupOut:
-    group = groups.create_client_group(session, body)
-    audit.record(
-        session,
-        actor_user_id=p.user_id,
-        action="client_group.create",
-        detail={"id": group.id, "name": group.name},
-    )
+    group = groups.create_client_group(session, p, body)
     return ClientGroupOut.model_validate(group)
 
 
@@ -50,20 +43,14 @@ def get_client_group(group_id: IdParam, _: AdminDep, session: SessionDep) -> Cli
 def update_client_group(
     group_id: IdParam, body: ClientGroupPatch, p: AdminDep, session: SessionDep
 ) -> ClientGroupOut:
-    group = groups.update_client_group(session, groups.get_client_group(session, group_id), body)
-    audit.record(
-        session, actor_user_id=p.user_id, action="client_group.update", detail={"id": group.id}
-    )
+    group = groups.update_client_group(session, p, groups.get_client_group(session, group_id), body)
     return ClientGroupOut.model_validate(group)
 
 
 @router.delete("/client-groups/{group_id}", status_code=204)
 def delete_client_group(group_id: IdParam, p: AdminDep, session: SessionDep) -> None:
     """Its clients return to no group."""
-    groups.delete_client_group(session, groups.get_client_group(session, group_id))
-    audit.record(
-        session, actor_user_id=p.user_id, action="client_group.delete", detail={"id": group_id}
-    )
+    groups.delete_client_group(session, p, groups.get_client_group(session, group_id))
 
 
 @router.get("/special-groups", response_model=ListPage[SpecialGroupOut])
@@ -74,13 +61,7 @@ def list_special_groups(_: AdminDep, session: SessionDep) -> ListPage[SpecialGro
 
 @router.post("/special-groups", response_model=SpecialGroupOut, status_code=201)
 def create_special_group(body: SpecialGroupIn, p: AdminDep, session: SessionDep) -> SpecialGroupOut:
-    group = groups.create_special_group(session, body)
-    audit.record(
-        session,
-        actor_user_id=p.user_id,
-        action="special_group.create",
-        detail={"id": group.id, "name": group.name},
-    )
+    group = groups.create_special_group(session, p, body)
     return SpecialGroupOut.model_validate(group)
 
 
@@ -93,19 +74,14 @@ def get_special_group(group_id: IdParam, _: AdminDep, session: SessionDep) -> Sp
 def update_special_group(
     group_id: IdParam, body: SpecialGroupPatch, p: AdminDep, session: SessionDep
 ) -> SpecialGroupOut:
-    group = groups.update_special_group(session, groups.get_special_group(session, group_id), body)
-    audit.record(
-        session, actor_user_id=p.user_id, action="special_group.update", detail={"id": group.id}
-    )
+    group = groups.get_special_group(session, group_id)
+    group = groups.update_special_group(session, p, group, body)
     return SpecialGroupOut.model_validate(group)
 
 
 @router.delete("/special-groups/{group_id}", status_code=204)
 def delete_special_group(group_id: IdParam, p: AdminDep, session: SessionDep) -> None:
-    groups.delete_special_group(session, groups.get_special_group(session, group_id))
-    audit.record(
-        session, actor_user_id=p.user_id, action="special_group.delete", detail={"id": group_id}
-    )
+    groups.delete_special_group(session, p, groups.get_special_group(session, group_id))
 
 
 @router.get("/roles", response_model=ListPage[RoleOut])
@@ -115,24 +91,16 @@ def list_roles(_: AdminDep, session: SessionDep) -> ListPage[RoleOut]:
 
 @router.post("/roles", response_model=RoleOut, status_code=201)
 def create_role(body: RoleIn, p: AdminDep, session: SessionDep) -> RoleOut:
-    role = groups.create_role(session, body)
-    audit.record(
-        session,
-        actor_user_id=p.user_id,
-        action="role.create",
-        detail={"key": role.key, "level": body.level},
-    )
+    role = groups.create_role(session, p, body)
     return RoleOut.model_validate(role)
 
 
 @router.patch("/roles/{key}", response_model=RoleOut)
 def update_role(key: Word, body: RolePatch, p: AdminDep, session: SessionDep) -> RoleOut:
-    role = groups.update_role(session, groups.get_role(session, key), body)
-    audit.record(session, actor_user_id=p.user_id, action="role.update", detail={"key": key})
+    role = groups.update_role(session, p, groups.get_role(session, key), body)
     return RoleOut.model_validate(role)
 
 
 @router.delete("/roles/{key}", status_code=204)
 def delete_role(key: Word, p: AdminDep, session: SessionDep) -> None:
-    groups.delete_role(session, groups.get_role(session, key))
-    audit.record(session, actor_user_id=p.user_id, action="role.delete", detail={"key": key})
+    groups.delete_role(session, p, groups.get_role(session, key))

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import AdminDep, SessionDep
-from hub.access import audit
 from hub.clients import responsibilities as service
 from hub.clients.export import responsibilities_workbook
 from hub.clients.groups import list_client_groups
@@ -79,14 +78,7 @@ def export_responsibilities(
 def create_responsibility(
     body: ResponsibilityIn, p: AdminDep, session: SessionDep
 ) -> ResponsibilityOut:
-    row = service.create_responsibility(session, body)
-    audit.record(
-        session,
-        actor_user_id=p.user_id,
-        action="responsibility.create",
-        client_id=row.client_id,
-        detail={"id": row.id, "user_id": row.user_id, "role": row.role},
-    )
+    row = service.create_responsibility(session, p, body)
     return _one(session, row.id)
 
 
@@ -102,29 +94,15 @@ def update_responsibility(
     responsibility_id: IdParam, body: ResponsibilityPatch, p: AdminDep, session: SessionDep
 ) -> ResponsibilityOut:
     row = service.update_responsibility(
-        session, service.get_responsibility(session, responsibility_id), body
-    )
-    audit.record(
-        session,
-        actor_user_id=p.user_id,
-        action="responsibility.update",
-        client_id=row.client_id,
-        detail={"id": row.id, **body.model_dump(exclude_unset=True, mode="json")},
+        session, p, service.get_responsibility(session, responsibility_id), body
     )
     return _one(session, row.id)
 
 
 @router.delete("/{responsibility_id}", status_code=204)
 def delete_responsibility(responsibility_id: IdParam, p: AdminDep, session: SessionDep) -> None:
-    row = service.get_responsibility(session, responsibility_id)
-    service.delete_responsibility(session, row)
-    audit.record(
-        session,
-        actor_user_id=p.user_id,
-        action="responsibility.delete",
-        client_id=row.client_id,
-        detail={"id": responsibility_id, "user_id": row.user_id, "role": row.role},
-    )
+    service.delete_responsibility(
+        session, p, service.get_responsibility(session, responsibility_id))
 
 
 def _one(session: SessionDep, responsibility_id: IdParam) -> ResponsibilityOut:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 from pydantic import EmailStr
 
 from api.deps import AdminDep, SessionDep
-from hub.access import audit
 from hub.schemas import Cursor, IdParam, In, Instant, ListPage, Out, Text
 from hub.staff import service as staff
 
@@ -56,13 +55,8 @@ def list_users(
 
 @router.post("", response_model=UserOut, status_code=201)
 def create_user(body: UserIn, principal: AdminDep, session: SessionDep) -> UserOut:
-    user = staff.create_user(session, email=body.email, name=body.name, is_admin=body.is_admin)
-    audit.record(
-        session,
-        actor_user_id=principal.user_id,
-        action="user.create",
-        detail={"user_id": user.id, "is_admin": user.is_admin},
-    )
+    user = staff.create_user(session, principal, email=body.email, name=body.name,
+                             is_admin=body.is_admin)
     return UserOut.model_validate(user)
 
 
@@ -76,13 +70,7 @@ def update_user(
     user_id: IdParam, body: UserPatch, principal: AdminDep, session: SessionDep
 ) -> UserOut:
     user = staff.update_user(
-        session, staff.get_user(session, user_id), **body.model_dump(exclude_unset=True)
-    )
-    audit.record(
-        session,
-        actor_user_id=principal.user_id,
-        action="user.update",
-        detail={"user_id": user.id, **body.model_dump(exclude_unset=True, mode="json")},
+        session, principal, staff.get_user(session, user_id), **body.model_dump(exclude_unset=True)
     )
     return UserOut.model_validate(user)
 
@@ -90,10 +78,4 @@ def update_user(
 @router.delete("/{user_id}", status_code=204)
 def deactivate_user(user_id: IdParam, principal: AdminDep, session: SessionDep) -> None:
     """Users are deactivated, never deleted: the timeline and audit trail name them."""
-    staff.update_user(session, staff.get_user(session, user_id), is_active=False)
-    audit.record(
-        session,
-        actor_user_id=principal.user_id,
-        action="user.deactivate",
-        detail={"user_id": user_id},
-    )
+    staff.deactivate_user(session, principal, staff.get_user(session, user_id))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, bindparam, event, func, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
@@ -44,7 +44,14 @@ from hub.crypto import Keyring
 from hub.db import begin_writing, has_written, utcnow
 from hub.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from hub.access.policy import Principal
+
 GENESIS = "0" * 64
+
+#: How the trail names a change made on the server's command line, which acts as an
+#: admin does without being a user: the row's actor is NULL and its detail says this.
+COMMAND_LINE = "command line"
 
 
 def _digest(
@@ -143,6 +150,29 @@ def record(
     begin_writing(session)
     _append(session, **fields)
     session.commit()
+
+
+def record_by(
+    session: Session,
+    principal: Principal | None,
+    action: str,
+    *,
+    client_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    own_transaction: bool = False,
+) -> None:
+    """Append the row of an action by ``principal``; ``None`` is the command line on the
+    server, named as such (actor NULL, ``via: "command line"`` in the detail)."""
+    detail = dict(detail or {})
+    if principal is None:
+        detail["via"] = COMMAND_LINE
+    record(session, actor_user_id=principal.user_id if principal is not None else None,
+           action=action, client_id=client_id, detail=detail, own_transaction=own_transaction)
+
+
+def seal(session: Session) -> None:
+    """Append a keyed row by the command line: it seals every row before it."""
+    record_by(session, None, "audit.sealed")
 
 
 def _holds_audit_head(session: Session) -> bool:

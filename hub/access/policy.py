@@ -18,6 +18,8 @@ Periods are half-open: ``valid_from <= at < valid_until``; a missing bound is op
 plain Python for single objects and audit reasons. :func:`grant_of` is the request's
 answer for one client - the grant :func:`check` gives, in one prepared SQL statement.
 Tests hold the three (and the OpenFGA model beside this file) to the same answers.
+Levels and their order are :mod:`hub.access.levels`'s; what a client level shows of one
+entry, message or file is :mod:`hub.access.visibility`'s.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -36,7 +37,6 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     cast,
     exists,
     false,
@@ -51,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from hub.access.levels import Level, level_rank
 from hub.access.models import AccessRule, Cover, cover_clients
 from hub.clients.models import Client, Responsibility, client_special_groups
 from hub.db import UTCDateTime
@@ -60,21 +61,6 @@ from hub.staff.models import User
 S = TypeVar("S", bound=Select[Any])
 #: (client_id, rank) rows, one per access path.
 GrantRows = Select[int, int]
-
-
-class Level(IntEnum):
-    NONE = 0
-    METADATA = 1
-    SUBJECT = 2
-    FULL = 3
-
-    @classmethod
-    def parse(cls, name: str) -> Level:
-        return cls[name.upper()]
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +87,7 @@ class Grant:
 
 # --- SQL ---------------------------------------------------------------------------------
 
-_RANK = case(
-    (AccessRule.level == "full", literal(3)),
-    (AccessRule.level == "subject", literal(2)),
-    (AccessRule.level == "metadata", literal(1)),
-    else_=literal(0),
-)
+_RANK = level_rank(AccessRule.level)
 
 
 def _valid_at(start: Any, end: Any, at: datetime | BindParameter[Any]) -> ColumnElement[bool]:
@@ -307,6 +288,13 @@ def require_admin(principal: Principal) -> None:
         raise PermissionDenied("only an admin may do this; ask an admin of your firm")
 
 
+def require_admin_or_server(principal: Principal | None) -> None:
+    """As :func:`require_admin`; ``None`` is the command line on the server, which acts as
+    an admin does (and the audit trail names it so)."""
+    if principal is not None:
+        require_admin(principal)
+
+
 # --- Python, for one client ---------------------------------------------------------------
 
 
@@ -387,6 +375,7 @@ __all__ = [
     "grants_select",
     "own_client_ids",
     "require_admin",
+    "require_admin_or_server",
     "scope_clients",
     "visible_client_ids",
 ]

@@ -8,8 +8,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from hub.access import audit
 from hub.access.models import AccessRule, AuditEntry, Cover
-from hub.access.schemas import AccessRuleIn, AccessRulePatch, CoverIn, CoverOut, CoverPatch
+from hub.access.policy import Principal, require_admin_or_server
+from hub.access.schemas import (
+    AccessRuleIn,
+    AccessRuleOut,
+    AccessRulePatch,
+    CoverIn,
+    CoverOut,
+    CoverPatch,
+)
 from hub.clients.models import Client, ClientGroup, Role, SpecialGroup
 from hub.errors import InvalidInput, NotFound
 from hub.paging import Page, clamp_limit, decode_cursor, page_of
@@ -37,7 +46,11 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
     return start, end
 
 
-def create_cover(session: Session, data: CoverIn, created_by: int | None) -> Cover:
+def create_cover(session: Session, principal: Principal | None, data: CoverIn,
+                 now: datetime) -> Cover:
+    """A cover made by ``principal`` (``None``: the command line), on the audit trail as
+    it stands at ``now``."""
+    require_admin_or_server(principal)
     for field, uid in (
         ("absent_user_id", data.absent_user_id),
         ("covering_user_id", data.covering_user_id),
@@ -56,12 +69,14 @@ def create_cover(session: Session, data: CoverIn, created_by: int | None) -> Cov
         valid_from=start,
         valid_until=end,
         note=data.note,
-        created_by=created_by,
+        created_by=principal.user_id if principal is not None else None,
         clients=_clients(session, data.client_ids),
         narrowed=bool(data.client_ids),
     )
     session.add(cover)
     session.flush()
+    audit.record_by(session, principal, "cover.create",
+                    detail=describe_cover(cover, now).model_dump(mode="json"))
     return cover
 
 
@@ -72,8 +87,10 @@ def get_cover(session: Session, cover_id: int) -> Cover:
     return cover
 
 
-def update_cover(session: Session, cover: Cover, patch: CoverPatch) -> Cover:
+def update_cover(session: Session, principal: Principal | None, cover: Cover,
+                 patch: CoverPatch, now: datetime) -> Cover:
     """Move the period (end a cover early by setting valid_until to now) or re-narrow it."""
+    require_admin_or_server(principal)
     fields = patch.model_fields_set
     start = to_instant(patch.valid_from) if "valid_from" in fields else cover.valid_from
     end = to_instant(patch.valid_until) if "valid_until" in fields else cover.valid_until
@@ -84,12 +101,18 @@ def update_cover(session: Session, cover: Cover, patch: CoverPatch) -> Cover:
     if "note" in fields and patch.note is not None:
         cover.note = patch.note
     session.flush()
+    audit.record_by(session, principal, "cover.update",
+                    detail=describe_cover(cover, now).model_dump(mode="json"))
     return cover
 
 
-def delete_cover(session: Session, cover: Cover) -> None:
+def delete_cover(session: Session, principal: Principal | None, cover: Cover,
+                 now: datetime) -> None:
+    require_admin_or_server(principal)
+    detail = describe_cover(cover, now).model_dump(mode="json")
     session.delete(cover)
     session.flush()
+    audit.record_by(session, principal, "cover.delete", detail=detail)
 
 
 def list_covers(
@@ -130,13 +153,16 @@ def _check_rule_refs(
         raise InvalidInput(f"no special group with id {special_id}", field="special_group_id")
 
 
-def create_rule(session: Session, data: AccessRuleIn) -> AccessRule:
+def create_rule(session: Session, principal: Principal | None, data: AccessRuleIn) -> AccessRule:
+    require_admin_or_server(principal)
     if (data.subject == "role") != (data.role is not None):
         raise InvalidInput("give a role exactly when the subject is 'role'", field="role")
     _check_rule_refs(session, data.role, data.client_group_id, data.special_group_id)
     rule = AccessRule(**data.model_dump())
     session.add(rule)
     session.flush()
+    audit.record_by(session, principal, "access_rule.create",
+                    detail=AccessRuleOut.model_validate(rule).model_dump())
     return rule
 
 
@@ -147,7 +173,9 @@ def get_rule(session: Session, rule_id: int) -> AccessRule:
     return rule
 
 
-def update_rule(session: Session, rule: AccessRule, patch: AccessRulePatch) -> AccessRule:
+def update_rule(session: Session, principal: Principal | None, rule: AccessRule,
+                patch: AccessRulePatch) -> AccessRule:
+    require_admin_or_server(principal)
     fields = patch.model_fields_set
     _check_rule_refs(session, None, patch.client_group_id, patch.special_group_id)
     if "level" in fields and patch.level is not None:
@@ -157,12 +185,17 @@ def update_rule(session: Session, rule: AccessRule, patch: AccessRulePatch) -> A
     if "special_group_id" in fields:
         rule.special_group_id = patch.special_group_id
     session.flush()
+    audit.record_by(session, principal, "access_rule.update",
+                    detail=AccessRuleOut.model_validate(rule).model_dump())
     return rule
 
 
-def delete_rule(session: Session, rule: AccessRule) -> None:
+def delete_rule(session: Session, principal: Principal | None, rule: AccessRule) -> None:
+    require_admin_or_server(principal)
+    detail = AccessRuleOut.model_validate(rule).model_dump()
     session.delete(rule)
     session.flush()
+    audit.record_by(session, principal, "access_rule.delete", detail=detail)
 
 
 def list_rules(session: Session) -> Sequence[AccessRule]:

@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.access import audit
+from hub.access.policy import Principal, require_admin_or_server
 from hub.clients.groups import get_role
 from hub.clients.models import Client, Responsibility
 from hub.clients.schemas import ResponsibilityIn, ResponsibilityOut, ResponsibilityPatch
@@ -27,7 +29,9 @@ def _check_period(start: datetime | None, end: datetime | None) -> None:
         )
 
 
-def create_responsibility(session: Session, data: ResponsibilityIn) -> Responsibility:
+def create_responsibility(session: Session, principal: Principal | None,
+                          data: ResponsibilityIn) -> Responsibility:
+    require_admin_or_server(principal)
     if session.get(User, data.user_id) is None:
         raise InvalidInput(f"no user with id {data.user_id}", field="user_id")
     if session.get(Client, data.client_id) is None:
@@ -47,6 +51,8 @@ def create_responsibility(session: Session, data: ResponsibilityIn) -> Responsib
     )
     session.add(row)
     session.flush()
+    audit.record_by(session, principal, "responsibility.create", client_id=row.client_id,
+                    detail={"id": row.id, "user_id": row.user_id, "role": row.role})
     return row
 
 
@@ -58,8 +64,10 @@ def get_responsibility(session: Session, responsibility_id: int) -> Responsibili
 
 
 def update_responsibility(
-    session: Session, row: Responsibility, patch: ResponsibilityPatch
+    session: Session, principal: Principal | None, row: Responsibility,
+    patch: ResponsibilityPatch,
 ) -> Responsibility:
+    require_admin_or_server(principal)
     fields = patch.model_fields_set
     if "role" in fields and patch.role is not None:
         try:
@@ -72,12 +80,20 @@ def update_responsibility(
     _check_period(start, end)
     row.valid_from, row.valid_until = start, end
     session.flush()
+    audit.record_by(session, principal, "responsibility.update", client_id=row.client_id,
+                    detail={"id": row.id, **patch.model_dump(exclude_unset=True, mode="json")})
     return row
 
 
-def delete_responsibility(session: Session, row: Responsibility) -> None:
+def delete_responsibility(session: Session, principal: Principal | None,
+                          row: Responsibility) -> None:
+    require_admin_or_server(principal)
+    detail = {"id": row.id, "user_id": row.user_id, "role": row.role}
+    client_id = row.client_id
     session.delete(row)
     session.flush()
+    audit.record_by(session, principal, "responsibility.delete", client_id=client_id,
+                    detail=detail)
 
 
 def list_responsibilities(

@@ -12,12 +12,14 @@ from datetime import datetime
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from hub.access import audit
 from hub.access.policy import (
     Grant,
     Principal,
     check,
     covered_client_ids,
     own_client_ids,
+    require_admin_or_server,
     scope_clients,
 )
 from hub.clients.addresses import normalize_domain, require_free_address, require_free_domain
@@ -32,7 +34,7 @@ from hub.clients.models import (
     client_special_groups,
 )
 from hub.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from hub.paging import Page, clamp_limit, decode_cursor, page_of
 
 
@@ -138,7 +140,9 @@ def _customer_number(session: Session, number: int, client_id: int | None) -> in
     return number
 
 
-def create_client(session: Session, data: ClientIn) -> Client:
+def create_client(session: Session, principal: Principal | None, data: ClientIn) -> Client:
+    """A new client, by an admin (``principal``) or the command line (``None``)."""
+    require_admin_or_server(principal)
     group = _group(session, data.group_id)
     client = Client(
         name=data.name,
@@ -158,6 +162,8 @@ def create_client(session: Session, data: ClientIn) -> Client:
     )
     session.add(client)
     session.flush()
+    audit.record_by(session, principal, "client.create", client_id=client.id,
+                    detail={"name": client.name})
     return client
 
 
@@ -167,7 +173,9 @@ def reach(client: Client) -> tuple[set[str], set[str]]:
             {d.domain for d in client.domains})
 
 
-def update_client(session: Session, client: Client, patch: ClientPatch) -> Client:
+def update_client(session: Session, principal: Principal | None, client: Client,
+                  patch: ClientPatch) -> Client:
+    require_admin_or_server(principal)
     fields = patch.model_fields_set
     before = reach(client)
     if "name" in fields and patch.name is not None:
@@ -192,14 +200,20 @@ def update_client(session: Session, client: Client, patch: ClientPatch) -> Clien
     if "summary" in fields and patch.summary is not None:
         client.summary = patch.summary
     session.flush()
+    audit.record_by(session, principal, "client.update", client_id=client.id,
+                    detail={"fields": sorted(fields)})
     return client
 
 
-def delete_client(session: Session, client: Client) -> None:
+def delete_client(session: Session, principal: Principal | None, client: Client) -> None:
     """Delete the client; whether it may go (it has no timeline) is asked first, by
     :func:`hub.flows.clients.delete_client`."""
+    require_admin_or_server(principal)
+    client_id, name = client.id, client.name
     session.delete(client)
     session.flush()
+    audit.record_by(session, principal, "client.delete", client_id=client_id,
+                    detail={"name": name})
 
 
 def get_client_for_admin(session: Session, client_id: int) -> Client:
@@ -223,7 +237,7 @@ def get_visible_client(
 
 def list_clients(
     session: Session,
-    principal: Principal,
+    principal: Principal | None,
     at: datetime,
     *,
     status: str | None = None,
@@ -236,11 +250,15 @@ def list_clients(
     after: str | None = None,
     register: bool = False,
 ) -> Page[Client]:
-    """Visible clients by customer number. ``register`` (admins only, checked by the
-    caller) lists every client's register entry without opening any timeline."""
+    """Visible clients by customer number. ``register`` (admins, and the command line:
+    ``principal`` None) lists every client's register entry without opening any timeline."""
+    if register:
+        require_admin_or_server(principal)
+    elif principal is None:
+        raise PermissionDenied("the command line lists the client register only")
     size = clamp_limit(limit)
     stmt = select(Client).order_by(Client.customer_number).limit(size + 1)
-    if not register:
+    if principal is not None and not register:
         stmt = scope_clients(stmt, principal, at)
         stmt = stmt.options(
             selectinload(Client.special_groups),
@@ -258,9 +276,9 @@ def list_clients(
                 client_special_groups.c.special_group_id == special_group_id,
             )
         )
-    if mine:
+    if mine and principal is not None:
         stmt = stmt.where(Client.id.in_(own_client_ids(principal, at)))
-    if covering:
+    if covering and principal is not None:
         stmt = stmt.where(Client.id.in_(covered_client_ids(principal, at)))
     if q:
         needle = q.strip().casefold()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from hub.access.policy import Principal
 from hub.clients import service
 from hub.clients.models import Client
 from hub.clients.schemas import ClientIn, ClientPatch
@@ -13,30 +14,31 @@ from hub.mail.matching import rematch
 from hub.timeline.models import TimelineEntry
 
 
-def create_client(session: Session, data: ClientIn) -> Client:
+def create_client(session: Session, principal: Principal | None, data: ClientIn) -> Client:
     """A new client; past mail from its addresses and domains joins its timeline now."""
-    client = service.create_client(session, data)
+    client = service.create_client(session, principal, data)
     _rematch(session, client)
     return client
 
 
-def update_client(session: Session, client: Client, patch: ClientPatch) -> Client:
+def update_client(session: Session, principal: Principal | None, client: Client,
+                  patch: ClientPatch) -> Client:
     """A changed client; when its contacts or domains changed, past mail follows them."""
     before = service.reach(client)
-    service.update_client(session, client, patch)
+    service.update_client(session, principal, client, patch)
     if patch.model_fields_set & {"contacts", "domains"}:
         _rematch(session, client, before)
     return client
 
 
-def delete_client(session: Session, client: Client) -> None:
+def delete_client(session: Session, principal: Principal | None, client: Client) -> None:
     """Only a client without a timeline goes; the firm must retain the others."""
     if session.scalar(select(exists().where(TimelineEntry.client_id == client.id))):
         raise Conflict(
             f"client {client.name} has a timeline, which the firm must retain; set its "
             "status to archived instead"
         )
-    service.delete_client(session, client)
+    service.delete_client(session, principal, client)
 
 
 def _rematch(session: Session, client: Client,

@@ -52,10 +52,15 @@ def drive_accounts(session: Session, account_id: int | None = None) -> list[Acco
 
 def drift(session: Session, principal: Principal | None, today: date, *,
           account_id: int | None = None, client_id: int | None = None) -> list[ClientDrift]:
-    """``principal`` None is the system: the scheduler, or the command line on the server."""
+    """``principal`` None is the command line on the server. Findings name a client's
+    files: the read is on record, as reads of documents are."""
     if principal is not None:
         require_admin(principal)
-    return check(session, today, account_id=account_id, client_id=client_id)
+    found = check(session, today, account_id=account_id, client_id=client_id)
+    audit.record_by(session, principal, "folders.drift_read", client_id=client_id,
+                    own_transaction=True,
+                    detail={"account_id": account_id, "clients": len(found)})
+    return found
 
 
 def describe_drift(found: ClientDrift) -> ClientDriftOut:
@@ -72,9 +77,19 @@ def describe_drift(found: ClientDrift) -> ClientDriftOut:
 
 def plan(session: Session, principal: Principal | None, today: date, *,
          account_id: int | None = None, client_id: int | None = None) -> PlanReport:
-    """Check and store the fixes; ``principal`` None is the scheduler."""
+    """Check and store the fixes, on the audit trail; ``principal`` None is the command
+    line on the server."""
     if principal is not None:
         require_admin(principal)
+    report = _plan(session, today, account_id=account_id, client_id=client_id)
+    audit.record_by(session, principal, "folders.plan",
+                    detail={"account_id": account_id, "client_id": client_id,
+                            "created": len(report.created), "stale": report.stale})
+    return report
+
+
+def _plan(session: Session, today: date, *, account_id: int | None,
+          client_id: int | None) -> PlanReport:
     accounts = [a.id for a in drive_accounts(session, account_id)]
     settings = folder_settings(session)
     report = PlanReport(year=planning_year(today, settings.year_lead_days))
@@ -249,7 +264,7 @@ def enforce(factory: sessionmaker[Session], writer_for: WriterFor,
         accounts = drive_accounts(session)
     for account in accounts:
         with unit_of_work(factory) as session:
-            planned = plan(session, None, today, account_id=account.id)
+            planned = _plan(session, today, account_id=account.id, client_id=None)
             auto = folder_settings(session).auto_create
         applied = ApplyReport()
         if auto:

@@ -17,6 +17,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.access import audit
+from hub.access.policy import Principal, require_admin_or_server
 from hub.clients.models import Client, ClientGroup
 from hub.db import utcnow
 from hub.errors import InvalidInput, NotFound
@@ -46,16 +48,24 @@ def folder_settings(session: Session) -> FolderSettings:
     return row
 
 
-def update_folder_settings(session: Session, data: FolderSettingsIn,
-                           actor: int | None) -> FolderSettings:
+def update_folder_settings(session: Session, principal: Principal | None,
+                           data: FolderSettingsIn) -> FolderSettings:
+    """``principal`` None is the command line on the server (as below)."""
+    require_admin_or_server(principal)
     row = folder_settings(session)
     if data.auto_create is not None:
         row.auto_create = data.auto_create
     if data.year_lead_days is not None:
         row.year_lead_days = data.year_lead_days
-    row.updated_by, row.updated_at = actor, utcnow()
+    row.updated_by, row.updated_at = _actor(principal), utcnow()
     session.flush()
+    audit.record_by(session, principal, "folders.settings_set",
+                    detail=data.model_dump(exclude_none=True))
     return row
+
+
+def _actor(principal: Principal | None) -> int | None:
+    return principal.user_id if principal is not None else None
 
 
 def load(text: str, past_years: int, next_years: int) -> FolderTemplate:
@@ -144,17 +154,22 @@ def list_templates(session: Session) -> list[TemplateOut]:
                   t.updated_at, g) for t, g in rows]
 
 
-def set_default_template(session: Session, data: TemplateIn, actor: int | None) -> TemplateOut:
+def set_default_template(session: Session, principal: Principal | None,
+                         data: TemplateIn) -> TemplateOut:
+    require_admin_or_server(principal)
     text, past, ahead = _parsed(data)
     row = folder_settings(session)
     row.template_text, row.past_years, row.next_years = text, past, ahead
-    row.updated_by, row.updated_at = actor, utcnow()
+    row.updated_by, row.updated_at = _actor(principal), utcnow()
     session.flush()
+    audit.record_by(session, principal, "folders.template_set",
+                    detail={"scope": DEFAULT_SCOPE})
     return describe_default(session)
 
 
-def set_group_template(session: Session, group_id: int, data: TemplateIn,
-                       actor: int | None) -> TemplateOut:
+def set_group_template(session: Session, principal: Principal | None, group_id: int,
+                       data: TemplateIn) -> TemplateOut:
+    require_admin_or_server(principal)
     _group(session, group_id)
     text, past, ahead = _parsed(data)
     row = session.get(GroupFolderTemplate, group_id)
@@ -162,13 +177,17 @@ def set_group_template(session: Session, group_id: int, data: TemplateIn,
         row = GroupFolderTemplate(client_group_id=group_id)
         session.add(row)
     row.template_text, row.past_years, row.next_years = text, past, ahead
-    row.updated_by, row.updated_at = actor, utcnow()
+    row.updated_by, row.updated_at = _actor(principal), utcnow()
     session.flush()
+    audit.record_by(session, principal, "folders.template_set",
+                    detail={"scope": str(group_id)})
     return describe_group(session, group_id)
 
 
-def delete_group_template(session: Session, group_id: int) -> None:
+def delete_group_template(session: Session, principal: Principal | None,
+                          group_id: int) -> None:
     """The group's clients follow the default again."""
+    require_admin_or_server(principal)
     _group(session, group_id)
     row = session.get(GroupFolderTemplate, group_id)
     if row is None:
@@ -176,6 +195,8 @@ def delete_group_template(session: Session, group_id: int) -> None:
                        "the default")
     session.delete(row)
     session.flush()
+    audit.record_by(session, principal, "folders.template_delete",
+                    detail={"scope": str(group_id)})
 
 
 __all__ = ["DEFAULT_SCOPE", "TemplateBook", "delete_group_template", "describe_default",

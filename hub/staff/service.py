@@ -11,7 +11,8 @@ from typing import cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from hub.access.policy import Principal
+from hub.access import audit
+from hub.access.policy import Principal, require_admin_or_server
 from hub.db import utcnow
 from hub.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from hub.paging import Page, clamp_limit, decode_cursor, page_of
@@ -33,7 +34,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, *, email: str, name: str, is_admin: bool = False) -> User:
+def create_user(session: Session, principal: Principal | None, *, email: str, name: str,
+                is_admin: bool = False) -> User:
+    """A new staff user, added by an admin (``principal``) or the command line (``None``)."""
+    require_admin_or_server(principal)
     address = normalize_email(email)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise Conflict(f"a user with email {address} already exists; use that user instead")
@@ -42,6 +46,8 @@ def create_user(session: Session, *, email: str, name: str, is_admin: bool = Fal
     user = User(email=address, name=name.strip(), is_admin=is_admin, is_active=True)
     session.add(user)
     session.flush()
+    audit.record_by(session, principal, "user.create",
+                    detail={"user_id": user.id, "is_admin": user.is_admin})
     return user
 
 
@@ -98,6 +104,7 @@ def list_users(
 
 def update_user(
     session: Session,
+    principal: Principal | None,
     user: User,
     *,
     email: str | None = None,
@@ -105,6 +112,32 @@ def update_user(
     is_admin: bool | None = None,
     is_active: bool | None = None,
 ) -> User:
+    require_admin_or_server(principal)
+    _change(session, user, email=email, name=name, is_admin=is_admin, is_active=is_active)
+    given = {"email": email, "name": name, "is_admin": is_admin, "is_active": is_active}
+    audit.record_by(session, principal, "user.update",
+                    detail={"user_id": user.id,
+                            **{k: v for k, v in given.items() if v is not None}})
+    return user
+
+
+def deactivate_user(session: Session, principal: Principal | None, user: User) -> User:
+    """Users are deactivated, never deleted: the timeline and audit trail name them."""
+    require_admin_or_server(principal)
+    _change(session, user, is_active=False)
+    audit.record_by(session, principal, "user.deactivate", detail={"user_id": user.id})
+    return user
+
+
+def _change(
+    session: Session,
+    user: User,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    is_admin: bool | None = None,
+    is_active: bool | None = None,
+) -> None:
     if email is not None:
         address = normalize_email(email)
         taken = session.scalar(select(User.id).where(User.email == address, User.id != user.id))
@@ -124,7 +157,6 @@ def update_user(
             _keep_one_admin(session, user)
         user.is_active = is_active
     session.flush()
-    return user
 
 
 def _keep_one_admin(session: Session, leaving: User) -> None:

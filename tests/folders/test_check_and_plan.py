@@ -93,7 +93,7 @@ def test_creates_are_approved_by_themselves_only_when_the_firm_allows(session, f
                                                                      sync):
     account = local_account(session, firm.admin, drive)
     sync(account.id)
-    update_folder_settings(session, FolderSettingsIn(auto_create=True), firm.admin.user_id)
+    update_folder_settings(session, firm.admin, FolderSettingsIn(auto_create=True))
     report = service.plan(session, None, MIDYEAR, client_id=firm.me.id)
     statuses = {(a.kind, a.status, a.automatic) for a in report.actions}
     assert statuses == {("create", "approved", True), ("move", "proposed", False),

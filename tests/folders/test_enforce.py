@@ -18,7 +18,7 @@ NEW_ROOT = "1004 Uusi Asiakas Oy"
 
 
 def _allow_creates(session, firm) -> None:
-    update_folder_settings(session, FolderSettingsIn(auto_create=True), firm.admin.user_id)
+    update_folder_settings(session, firm.admin, FolderSettingsIn(auto_create=True))
     session.commit()
 
 

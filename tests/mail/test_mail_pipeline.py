@@ -91,7 +91,7 @@ def test_manual_links_survive_rematching_and_new_contacts_rematch(
     mail_service.link(session, me, p1.id, other.id, AT)
     session.commit()
     # Adding the address as a contact re-matches past mail: both join the client.
-    update_client(session, client, ClientPatch(contacts=[ContactIn(
+    update_client(session, None, client, ClientPatch(contacts=[ContactIn(
         name="Pekka", emails=["pekka.laine@gmail.com"])]))
     session.commit()
     linked = lambda m: sorted(link.client_id for link in session.scalars(  # noqa: E731
@@ -100,7 +100,7 @@ def test_manual_links_survive_rematching_and_new_contacts_rematch(
     assert linked(p1) == sorted([client.id, other.id]) and linked(p2) == [client.id]
     # A manual unlink is a tombstone: rematching does not bring the link back.
     mail_service.unlink(session, me, p2.id, client.id, AT)
-    update_client(session, client, ClientPatch(contacts=[ContactIn(
+    update_client(session, None, client, ClientPatch(contacts=[ContactIn(
         name="Pekka", emails=["pekka.laine@gmail.com"], phone="040")]))
     session.commit()
     assert linked(p2) == []
