@@ -301,7 +301,7 @@ def audit_verify(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.text import Text
 
-    from hub.access import audit
+    from hub.access import verification
     from hub.access.anchors import parse_head
 
     kept = [parse_head(value) for value in head or []]
@@ -310,12 +310,12 @@ def audit_verify(
                              "CLIENTHUB_AUDIT_ANCHOR_PATH names (default: "
                              "audit-anchors.log in the data dir)")
 
-    def run(session: Session) -> audit.Verdict:
+    def run(session: Session) -> verification.Verdict:
         with Progress(TextColumn("Checking the audit trail"), BarColumn(),
                       MofNCompleteColumn(), console=err, transient=True) as bar:
-            task = bar.add_task("verify", total=audit.size(session))
-            verdict = audit.verify(session, lambda n: bar.update(task, completed=n),
-                                   anchor_path=anchor, heads=kept)
+            task = bar.add_task("verify", total=verification.size(session))
+            verdict = verification.verify(session, lambda n: bar.update(task, completed=n),
+                                          anchor_path=anchor, heads=kept)
             bar.update(task, completed=verdict.rows)
             return verdict
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import AdminDep, NowDep, SessionDep
-from hub.access import audit, service
+from hub.access import service, verification
 from hub.access.anchors import parse_head
 from hub.access.schemas import (
     AccessRuleIn,
@@ -134,7 +134,7 @@ def verify_audit(
                                       "(ID:HASH), to check the trail still has it")] = None,
 ) -> VerifyOut:
     kept = [parse_head(head)] if head is not None else []
-    verdict = audit.verify(session, heads=kept)
+    verdict = verification.verify(session, heads=kept)
     return VerifyOut(
         rows=verdict.rows,
         intact=verdict.intact,

@@ -7,7 +7,7 @@ row's hash, written once the row has committed::
 
     a1 <trail> <entry id> <hash> <time written, UTC ISO 8601>
 
-so that :func:`hub.access.audit.verify` can say that a row the file names is gone or has
+so that :mod:`hub.access.verification` can say that a row the file names is gone or has
 changed. The admin's own note of ``clienthub audit head`` (``ID:HASH``) is checked the
 same way. Every process that appends (API workers, Celery workers, the CLI) writes to the
 same file: each line is one ``write`` on a descriptor opened with ``O_APPEND``, so lines

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from hub.access import audit
+from hub.access import audit, verification
 from hub.settings import Settings
 
 
@@ -14,6 +14,7 @@ from hub.settings import Settings
 def _own_anchor_file(monkeypatch, tmp_path):
     settings = Settings(_env_file=None, data_dir=tmp_path)
     monkeypatch.setattr(audit, "get_settings", lambda: settings)
+    monkeypatch.setattr(verification, "get_settings", lambda: settings)
 
 
 def _fill(session, n=5):
@@ -35,7 +36,7 @@ def _drop_guards(session):
 
 def test_intact_chain_verifies(session):
     _fill(session)
-    verdict = audit.verify(session)
+    verdict = verification.verify(session)
     assert (verdict.rows, verdict.breaks, verdict.anchors, verdict.warnings) == (5, [], 5, [])
 
 
@@ -53,7 +54,7 @@ def test_an_edited_middle_row_is_found(session):
     _drop_guards(session)
     session.execute(text("UPDATE audit_entries SET via = 'rule:99' WHERE id = 3"))
     session.commit()
-    breaks = audit.verify(session).breaks
+    breaks = verification.verify(session).breaks
     assert [(b.entry_id, b.problem) for b in breaks] == [
         (3, "content was changed after it was written")]
 
@@ -63,7 +64,7 @@ def test_a_deleted_middle_row_is_found(session):
     _drop_guards(session)
     session.execute(text("DELETE FROM audit_entries WHERE id = 3"))
     session.commit()
-    breaks = audit.verify(session).breaks
+    breaks = verification.verify(session).breaks
     assert {b.entry_id for b in breaks} == {4}
     assert any("missing" in b.problem for b in breaks)
 
@@ -73,7 +74,7 @@ def test_deleting_the_newest_rows_is_found_through_the_head(session):
     _drop_guards(session)
     session.execute(text("DELETE FROM audit_entries WHERE id >= 4"))
     session.commit()
-    breaks = audit.verify(session).breaks
+    breaks = verification.verify(session).breaks
     assert "newest rows after 3" in breaks[0].problem
 
 
@@ -97,5 +98,5 @@ def test_concurrent_appends_keep_one_chain(session_factory):
         t.join()
     assert errors == []
     with session_factory() as s:
-        verdict = audit.verify(s)
+        verdict = verification.verify(s)
         assert (verdict.rows, verdict.breaks) == (40, [])

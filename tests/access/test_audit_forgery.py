@@ -16,7 +16,7 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from hub.access import anchors, audit
+from hub.access import anchors, audit, verification
 from hub.access.anchors import Anchor, parse_head
 from hub.access.models import AuditEntry, AuditHead
 from hub.crypto import generate_key
@@ -35,6 +35,7 @@ def configure(monkeypatch, tmp_path):
     def use(spec: str) -> Settings:
         settings = Settings(_env_file=None, data_dir=tmp_path, encryption_keys=spec)
         monkeypatch.setattr(audit, "get_settings", lambda: settings)
+        monkeypatch.setattr(verification, "get_settings", lambda: settings)
         return settings
 
     use(f"k1={K1}")
@@ -131,12 +132,12 @@ def test_an_edit_resealed_with_plain_sha256_is_caught(session, anchor_file, key_
     """The old algorithm: with the key ids left, the seals fail; with them dropped, the
     chain looks unkeyed (as before the upgrade) and the anchors catch it."""
     _fill(session)
-    assert audit.verify(session).intact
+    assert verification.verify(session).intact
     _rewrite(session, plain_sha256, edit=3, key_id="keep" if key_ids == "kept" else None)
-    verdict = audit.verify(session)
+    verdict = verification.verify(session)
     assert not verdict.intact
     if key_ids == "kept":
-        assert verdict.breaks[0] == audit.ChainBreak(1, "content was changed after it was "
+        assert verdict.breaks[0] == verification.ChainBreak(1, "content was changed after it was "
                                                         "written")
     else:
         assert "differs from the anchor written" in _problems(verdict)
@@ -148,7 +149,7 @@ def test_an_edit_resealed_with_a_wrong_key_is_caught(session, anchor_file):
     _fill(session)
     trail = audit.head(session).trail
     _rewrite(session, hmac_under(bytes(32), trail), edit=3, from_id=3)
-    verdict = audit.verify(session, anchor_path=anchor_file.with_name("none"))
+    verdict = verification.verify(session, anchor_path=anchor_file.with_name("none"))
     assert [(b.entry_id, b.problem) for b in verdict.breaks] == [
         (3, "content was changed after it was written"),
         (4, "content was changed after it was written"),
@@ -159,7 +160,7 @@ def test_unkeyed_rows_after_keyed_ones_are_caught_without_anchors(session, ancho
     """Rewriting the newest rows the old way, as if written before the upgrade."""
     _fill(session)
     _rewrite(session, plain_sha256, edit=4, from_id=4, key_id=None)
-    verdict = audit.verify(session, anchor_path=anchor_file.with_name("none"))
+    verdict = verification.verify(session, anchor_path=anchor_file.with_name("none"))
     assert (4, "has no seal although row 1 before it has: it was written or rewritten "
                "without the audit key") in [(b.entry_id, b.problem) for b in verdict.breaks]
 
@@ -168,11 +169,11 @@ def test_removing_the_newest_rows_and_the_head_is_caught_by_the_anchor(session, 
     _fill(session)
     newest = audit.head(session)
     _roll_back_to(session, 3)
-    verdict = audit.verify(session)
+    verdict = verification.verify(session)
     assert [b.entry_id for b in verdict.breaks] == [5]
     assert "but the trail ends at 3: rows 4..5 were removed" in _problems(verdict)
     # Without the file, the head the admin kept catches it the same way.
-    kept = audit.verify(session, anchor_path=anchor_file.with_name("none"),
+    kept = verification.verify(session, anchor_path=anchor_file.with_name("none"),
                         heads=[parse_head(f"{newest.entry_id}:{newest.hash}")])
     assert "the head you kept names row 5, but the trail ends at 3" in _problems(kept)
 
@@ -183,7 +184,7 @@ def test_rows_appended_after_a_rollback_do_not_hide_it(session, anchor_file):
     _fill(session)
     _roll_back_to(session, 3)
     _fill(session, 3, start=10)
-    verdict = audit.verify(session)
+    verdict = verification.verify(session)
     assert [b.entry_id for b in verdict.breaks] == [4]
     assert "differs from the anchor written" in verdict.breaks[0].problem
 
@@ -194,10 +195,10 @@ def test_a_replaced_trail_is_caught(session, anchor_file):
     _fill(session)
     session.execute(text("UPDATE audit_head SET trail = 'f0f0f0f0f0f0f0f0'"))
     session.commit()
-    renamed = audit.verify(session)
+    renamed = verification.verify(session)
     assert {b.problem for b in renamed.breaks} >= {"content was changed after it was written"}
     _rewrite(session, plain_sha256, edit=3, key_id=None, trail=None)
-    replaced = audit.verify(session)
+    replaced = verification.verify(session)
     assert not replaced.intact
     assert "names rows of another audit trail and none of this one" in _problems(replaced)
 
@@ -208,10 +209,10 @@ def test_rows_sealed_with_an_older_key_verify_after_rotation(session, configure)
     _fill(session, 2, start=3)
     keys = session.scalars(select(AuditEntry.key_id).order_by(AuditEntry.id)).all()
     assert keys == ["k1", "k1", "k1", "k2", "k2"]
-    verdict = audit.verify(session)
+    verdict = verification.verify(session)
     assert (verdict.intact, verdict.unchecked, verdict.warnings) == (True, {}, [])
     configure(f"k2={K2}")
-    without_k1 = audit.verify(session)
+    without_k1 = verification.verify(session)
     assert without_k1.intact and without_k1.unchecked == {"k1": 3}
     assert without_k1.warnings == [
         "cannot check the 3 rows sealed with key 'k1': it is not configured; add the key "
@@ -225,7 +226,7 @@ def test_the_default_key_stays_readable_after_keys_are_listed(session, configure
     _fill(session, 2)
     configure(f"k1={K1}")
     _fill(session, 1, start=2)
-    verdict = audit.verify(session)
+    verdict = verification.verify(session)
     assert (verdict.intact, verdict.unchecked) == (True, {})
     assert session.scalars(select(AuditEntry.key_id)).all() == ["k0", "k0", "k1"]
 
@@ -239,12 +240,12 @@ def _pre_upgrade_rows(session, n):
 def test_rows_from_before_the_upgrade_verify_as_unkeyed(session, anchor_file):
     _pre_upgrade_rows(session, 3)
     anchor_file.unlink()  # the rows above were anchored as keyed ones; none were before
-    alone = audit.verify(session)
+    alone = verification.verify(session)
     assert alone.intact and alone.unkeyed == 3
     assert any("rows 1..3 are unkeyed" in w and "could rewrite them undetected" in w
                for w in alone.warnings)
     _fill(session, 2, start=3)  # the upgraded code seals what follows
-    sealed = audit.verify(session)
+    sealed = verification.verify(session)
     assert sealed.intact and sealed.unkeyed == 3
     assert sealed.warnings == [
         "rows 1..3 are unkeyed (written before the chain was keyed): row 4's seal covers "
@@ -252,7 +253,7 @@ def test_rows_from_before_the_upgrade_verify_as_unkeyed(session, anchor_file):
         "detected"]
     # From now on an edit of an unkeyed row cannot be resealed past row 4.
     _rewrite(session, plain_sha256, edit=2, from_id=2, to_id=3)
-    edited = audit.verify(session, anchor_path=anchor_file.with_name("none"))
+    edited = verification.verify(session, anchor_path=anchor_file.with_name("none"))
     assert [(b.entry_id, b.problem) for b in edited.breaks] == [
         (4, "content was changed after it was written")]
 
@@ -284,7 +285,7 @@ def test_concurrent_writers_append_whole_anchor_lines(session_factory, anchor_fi
     lines = list(anchors.read(anchor_file))
     assert sorted(a.entry_id for a in lines) == list(range(1, 41))
     with session_factory() as s:
-        verdict = audit.verify(s)
+        verdict = verification.verify(s)
         assert (verdict.rows, verdict.breaks, verdict.anchors) == (40, [], 40)
 
 
@@ -307,7 +308,7 @@ def test_verify_while_others_append_sees_no_false_alarm(session_factory, anchor_
         verdicts = []
         for _ in range(15):
             with session_factory() as s:
-                verdicts.append(audit.verify(s))
+                verdicts.append(verification.verify(s))
     finally:
         done.set()
         for t in writers:
@@ -405,10 +406,10 @@ def test_rows_written_before_the_upgrade_survive_it_and_stay_guarded(engine, anc
                      {"h": prev})
     schema.upgrade(engine)
     with make_session_factory(engine)() as session:
-        before = audit.verify(session)
+        before = verification.verify(session)
         assert (before.rows, before.breaks, before.unkeyed) == (3, [], 3)
         _fill(session, 1)
-        after = audit.verify(session)
+        after = verification.verify(session)
         assert (after.rows, after.breaks, after.unkeyed) == (4, [], 3)
         assert "row 4's seal covers them" in after.warnings[0]
         with pytest.raises(DatabaseError, match="append-only"):
