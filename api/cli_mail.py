@@ -137,6 +137,7 @@ def sync(
     from hub.mail.filing import STREAM as FILING
     from hub.mail.filing import waiting
     from hub.process import settle
+    from hub.sync.protocol import SourceError
 
     settle()
     factory = make_session_factory(open_database())
@@ -168,7 +169,9 @@ def sync(
 
             try:
                 runs = sync_account(factory, registry, account_id, advance)
-            except ClientHubError as exc:  # refused by the policy, say: the others go on
+            except (ClientHubError, SourceError) as exc:
+                # Refused by the policy, or by the source before any stream ran (a wrong
+                # password, the server down): say so, on a failed run; the others go on.
                 failed += 1
                 err.print(f"{name}: {exc.message}", style="red", markup=False)
                 continue
@@ -195,10 +198,10 @@ def keys_generate() -> None:
 
 
 @keys_app.command("rotate")
-def keys_rotate() -> None:
+def keys_rotate(by: ByOpt = None) -> None:
     """Re-encrypt every stored secret with the first key of CLIENTHUB_ENCRYPTION_KEYS.
     Keep the old key listed until this has run."""
     from hub.accounts import service as accounts
 
-    done, total = work(accounts.rotate_keys)
+    done, total = work(lambda s: accounts.rotate_keys(s, acting(s, by)))
     out.print(f"Re-encrypted {done} of {total} secrets with the current key.")

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.db import WRITE_TURN, has_written, utcnow
+from hub.db import hub_session, utcnow
 from hub.errors import ClientHubError, InvalidInput
 from hub.idempotency import service as request_keys
 from hub.idempotency.service import StoredAnswer
@@ -83,16 +83,16 @@ class RequestUnit:
         one, before it reads what it checks. Routes that work in sessions of their own
         (folder steps) then never wait on their own request."""
         self.user_id = user_id
-        session = self.session
+        session = hub_session(self.session)
         if self.key is not None:
             stored = request_keys.find(session, user_id, self.key, self.fingerprint, utcnow())
             if stored is not None:
                 self.replayed = True
                 raise Replay(stored)
-        if self.writing or has_written(session):
+        if self.writing or session.has_written():
             session.commit()
         if self.writing:
-            session.info[WRITE_TURN] = True
+            session.take_write_turns()
 
     def settle(self, status: int, body: bytes | None) -> Response | None:
         """Commit (status below 400) or roll back; an answer to send instead, if any."""

@@ -63,15 +63,16 @@ READ_SHARE = 0.8
 REQUEST_TIMEOUT = 30.0
 LUA = Path(__file__).with_suffix(".lua")
 
-# Run in the served checkout's interpreter, with its own models: migrate and seed.
+# Run in the served checkout's interpreter, with its own models: migrate and seed. Rows
+# are built directly, tokens too: the services' signatures differ between checkouts.
 SEED = r"""
-import json, sys
+import json, secrets, sys
 from datetime import UTC, datetime, timedelta
 from hub import schema
 from hub.db import make_engine, make_session_factory
 from hub.clients.models import Client, Responsibility
-from hub.staff.models import User
-from hub.staff.service import create_token
+from hub.staff.models import ApiToken, User
+from hub.staff.service import TOKEN_PREFIX, hash_token
 from hub.timeline.models import TimelineEntry
 
 url, users, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -91,7 +92,9 @@ with make_session_factory(engine)() as s:
             s.add(TimelineEntry(client_id=client.id, kind="note", title=f"Muistio {i}",
                                 summary="Tiliotteet ja kuitit", body="Tiliotteet ja kuitit",
                                 occurred_at=base + timedelta(hours=i), source_ref=f"s{n}-{i}"))
-        people.append({"token": create_token(s, user)[1], "client": client.id})
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        s.add(ApiToken(user_id=user.id, name="", prefix=token[:10], token_hash=hash_token(token)))
+        people.append({"token": token, "client": client.id})
     s.commit()
 engine.dispose()
 json.dump(people, open(out, "w"))
@@ -183,7 +186,8 @@ def child_env(checkout: Path, url: str, data: Path) -> dict[str, str]:
     return env
 
 
-def serve_command(checkout: Path, port: int, workers: int) -> list[str]:
+def serve_command(checkout: Path, port: int, workers: int,
+                  max_requests: int | None = None) -> list[str]:
     """``clienthub serve`` with ``workers`` processes and no access log (the floor writes
     none either), as far as the checkout has those options."""
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port",
@@ -191,10 +195,12 @@ def serve_command(checkout: Path, port: int, workers: int) -> list[str]:
     help_text = subprocess.run([*command[:4], "--help"], cwd=checkout, capture_output=True,
                                text=True, env={**os.environ, "PYTHONPATH": str(checkout),
                                                "COLUMNS": "200"}).stdout
-    if workers > 1 and "--workers" in help_text:
+    if "--workers" in help_text:
         command += ["--workers", str(workers)]
     if "--no-access-log" in help_text:
         command.append("--no-access-log")
+    if max_requests and "--max-requests" in help_text:
+        command += ["--max-requests", str(max_requests)]
     return command
 
 
@@ -373,7 +379,8 @@ async def load(base: str, people: list[dict[str, object]], clients: int,
 
 
 def measure(kind: str, clients: int, seconds: float, checkout: Path, bases: dict[str, object],
-            where: Path, n: int, workers: int, correctness: bool) -> list[Run]:
+            where: Path, n: int, workers: int, correctness: bool,
+            max_requests: int | None = None) -> list[Run]:
     """The throughput run (wrk) and, if asked, the correctness run (Python) on one fresh
     database and server."""
     url = fresh_url(kind, bases, where, n)
@@ -390,7 +397,7 @@ def measure(kind: str, clients: int, seconds: float, checkout: Path, bases: dict
     write_lines = where / f"people-{n}-write.txt"
     write_lines.write_text("".join(f"{p['token']} {p['client']}\n" for p in people[readers:]))
     runs: list[Run] = []
-    command = serve_command(checkout, 0, workers)
+    command = serve_command(checkout, 0, workers, max_requests)
     command[command.index("--port") + 1] = "{port}"
     with served(command, checkout, child_env(checkout, url, data),
                 where / f"server-{n}.log") as base:
@@ -515,8 +522,11 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--checkout", type=Path, default=ROOT,
                         help="the checkout whose server is measured")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="server processes (clienthub serve --workers), the floor's too")
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                        help="server processes (clienthub serve --workers), the floor's too; "
+                             "default: as clienthub serve's, one per core up to four")
+    parser.add_argument("--max-requests", type=int,
+                        help="clienthub serve --max-requests (default: the server's own)")
     parser.add_argument("--correctness", default="max", choices=["max", "all", "none"],
                         help="the Python correctness run: at the largest C (default), at "
                              "every C, or not at all")
@@ -552,7 +562,8 @@ def main() -> None:
                 print(f"{kind}, {clients} clients, {args.seconds:.0f} s ...", flush=True)
                 runs += [asdict(r) for r in measure(kind, clients, args.seconds,
                                                     args.checkout.resolve(), bases, Path(tmp),
-                                                    n, args.workers, check)]
+                                                    n, args.workers, check,
+                                                    args.max_requests)]
     if args.compare:
         saved = json.loads(args.compare.read_text())
         table(saved.get("label") or str(args.compare), saved["runs"])

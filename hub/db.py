@@ -10,7 +10,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Executable,
     MetaData,
     Table,
     create_engine,
@@ -32,7 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from hub.errors import DatabaseBusy
@@ -235,52 +236,114 @@ def _begin_immediate(conn: Connection) -> None:
         raw.begin_writing()
 
 
-#: ``session.info`` flag: each transaction of the session takes the write turn first.
-WRITE_TURN = "clienthub.write_turn"
 #: The PostgreSQL advisory lock that the write turn is ("CHub" in hex).
 _WRITE_TURN_LOCK = 0x43487562
 
 
-@event.listens_for(Session, "after_begin")
-def _take_write_turn(session: Session, _transaction: Any, conn: Connection) -> None:
-    """A session flagged :data:`WRITE_TURN` (a request that writes) takes the database's
-    write turn before it reads anything, so that its checks and the writes that follow
-    them (the next customer number, a name still free) never interleave with another's:
-    on SQLite the writer lock, on PostgreSQL a transaction advisory lock that every such
-    session takes, released by its commit or rollback."""
-    if not session.info.get(WRITE_TURN):
-        return
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_TURN_LOCK})")
-    else:
-        _begin_immediate(conn)
+class HubSession(Session):
+    """The session every factory here makes; it knows what its open transaction does:
+    whether it has written (:meth:`has_written`), what to do once it has committed
+    (:meth:`after_commit`) and whether each transaction takes the write turn first
+    (:meth:`take_write_turns`).
+
+    What it notes of a transaction names that transaction, so one that ended in any way
+    (commit, rollback, close, a failed flush) leaves nothing for the next. Events are
+    listened to on the one session that needs them, never on every session.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wrote_in: SessionTransaction | None = None
+        self._takes_write_turns = False
+        self._on_commit: dict[str, Callable[[], None]] = {}
+        self._on_commit_of: SessionTransaction | None = None
+        self._follows_ends = False
+
+    def has_written(self) -> bool:
+        """Has the open transaction changed anything (or is it about to)?"""
+        return bool(self.new or self.dirty or self.deleted) or (
+            self._wrote_in is not None and self._wrote_in is self.get_transaction())
+
+    # A write takes SQLite's writer turn before it runs: a transaction that read first and
+    # then wants to write after another has committed would fail at once in WAL mode.
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        if self.new or self.dirty or self.deleted:  # autoflush calls this before each query
+            self._writing()
+        super().flush(objects)
+
+    def execute(self, statement: Executable, *args: Any, **kwargs: Any) -> Any:
+        if statement.is_dml:
+            self._writing()
+        return super().execute(statement, *args, **kwargs)
+
+    def scalar(self, statement: Executable, *args: Any, **kwargs: Any) -> Any:
+        if statement.is_dml:
+            self._writing()
+        return super().scalar(statement, *args, **kwargs)
+
+    def scalars(self, statement: Executable, *args: Any, **kwargs: Any) -> Any:
+        if statement.is_dml:
+            self._writing()
+        return super().scalars(statement, *args, **kwargs)
+
+    def _writing(self) -> None:
+        begin_writing(self)
+        self._wrote_in = self.get_transaction()
+
+    def take_write_turns(self) -> None:
+        """Each transaction begun from now on takes the database's write turn before it
+        reads anything, so that its checks and the writes that follow them (the next
+        customer number, a name still free) never interleave with another's: on SQLite the
+        writer lock, on PostgreSQL a transaction advisory lock that every such session
+        takes, released by its commit or rollback."""
+        if not self._takes_write_turns:
+            self._takes_write_turns = True
+            event.listen(self, "after_begin", HubSession._take_write_turn)
+
+    def _take_write_turn(self, _transaction: SessionTransaction, conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_TURN_LOCK})")
+        else:
+            _begin_immediate(conn)
+
+    def after_commit(self, key: str, action: Callable[[], None]) -> None:
+        """Run ``action`` once the open transaction has committed; a later action under the
+        same ``key`` replaces this one. Any rollback, a savepoint's too, drops it (what it
+        refers to may have gone with it), so a missed action must do no harm."""
+        transaction = self.get_transaction()
+        if transaction is None:
+            raise RuntimeError("no transaction is open for the action to follow; run it now")
+        if self._on_commit_of is not transaction:
+            self._on_commit, self._on_commit_of = {}, transaction
+        self._on_commit[key] = action
+        if not self._follows_ends:
+            # The events, not commit(): a transaction's context manager commits without it.
+            self._follows_ends = True
+            event.listen(self, "after_commit", HubSession._committed)
+            event.listen(self, "after_soft_rollback", HubSession._rolled_back)
+
+    def _committed(self) -> None:
+        # Also fired when a savepoint is released: its rows commit with the transaction.
+        if self.in_nested_transaction() or self._on_commit_of is not self.get_transaction():
+            return
+        actions = list(self._on_commit.values())
+        self._on_commit, self._on_commit_of = {}, None
+        for action in actions:
+            action()
+
+    def _rolled_back(self, _previous: SessionTransaction) -> None:
+        self._on_commit = {}
 
 
-_WROTE = "clienthub.wrote"
-
-
-def has_written(session: Session) -> bool:
-    """Has the session's open transaction changed anything (or is it about to)?"""
-    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
-
-
-@event.listens_for(Session, "before_flush")
-def _writing_flush(session: Session, _context: Any, _instances: Any) -> None:
-    session.info[_WROTE] = True
-    begin_writing(session)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _writing_statement(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        state.session.info[_WROTE] = True
-        begin_writing(state.session)
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _wrote_nothing_yet(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+def hub_session(session: Session) -> HubSession:
+    """``session``, which must be a :class:`HubSession` for what only that one knows."""
+    if not isinstance(session, HubSession):
+        raise TypeError(
+            f"this is a plain {type(session).__name__}, which neither notes what its "
+            "transaction writes nor anchors the audit trail after a commit; open sessions "
+            "through hub.db.make_session_factory (a sessionmaker with class_=HubSession)")
+    return session
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
@@ -388,7 +451,9 @@ def _cheap(convert: Callable[[Any], Any], dated: bool,
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Sessions that are :class:`HubSession`, typed as the plain ones the services take
+    (``sessionmaker`` is invariant in its class); :func:`hub_session` narrows one."""
+    return sessionmaker(bind=engine, class_=HubSession, expire_on_commit=False)
 
 
 @contextmanager

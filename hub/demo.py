@@ -97,7 +97,7 @@ def build(session: Session, now: datetime) -> DemoFirm:
     line adds the staff; their admin sets up the rest, on the audit trail as over the API."""
     users = [create_user(session, None, email=e, name=n, is_admin=a) for e, n, a in STAFF]
     admin = Principal.of(users[0])
-    tokens = {u.email: create_token(session, u, "demo")[1] for u in users}
+    tokens = {u.email: create_token(session, None, u, "demo")[1] for u in users}
     groups = {
         "Yritykset": create_client_group(
             session, admin, ClientGroupIn(name="Yritykset", starting_customer_number=1000)),

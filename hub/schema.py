@@ -3,7 +3,8 @@
 Alembic is loaded only when there is something to do: :func:`is_current` tells an
 up-to-date database by one read of its version row against the migration files' own
 ``revision`` lines (every ``clienthub`` command asks, and loading Alembic would be most
-of a quick command's time).
+of a quick command's time). SQLAlchemy too is loaded only by what uses it:
+``clienthub status`` reads :func:`head_from_files` through its driver alone.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
-
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _REVISION_LINE = re.compile(
@@ -72,6 +71,9 @@ def head_from_files() -> str | None:
 def is_current(engine: Engine) -> bool:
     """Whether the database is at the newest revision, told without loading Alembic when
     it can be; False means "ask :func:`needs_upgrade`", not that it surely needs one."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     head = head_from_files()
     if head is None:
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,8 @@ from hub.accounts.models import Account
 from hub.clients.models import Client, ClientGroup, Responsibility, SpecialGroup
 from hub.folders.models import FolderAction
 from hub.mail.models import MailCopy, MailMessage, MailRaw, MailThread, MessageClientLink
-from hub.staff.models import User
-from hub.staff.service import create_token
+from hub.staff.models import ApiToken, User
+from hub.staff.service import TOKEN_PREFIX, hash_token
 from hub.sync.models import SourceRecord
 from hub.timeline.models import TimelineEntry
 
@@ -32,7 +33,13 @@ def user(session: Session, *, admin: bool = False, active: bool = True, name: st
 
 
 def token(session: Session, who: User) -> str:
-    return create_token(session, who)[1]
+    """A working token for ``who``, as a row like the others here: no audit row, which
+    tests that count the trail's rows would trip on (tests/staff covers the service's)."""
+    value = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=who.id, name="", prefix=value[:10],
+                         token_hash=hash_token(value)))
+    session.flush()
+    return value
 
 
 def client(session: Session, *, group: ClientGroup | None = None,

@@ -85,6 +85,21 @@ def _audit_rows(database_url):
         engine.dispose()
 
 
+def _token_ids(database_url):
+    from sqlalchemy import select
+
+    from hub.db import make_engine
+    from hub.staff.models import ApiToken
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(ApiToken.name, ApiToken.id))
+            return {name: token_id for name, token_id in rows}
+    finally:
+        engine.dispose()
+
+
 def test_every_command_line_change_is_on_the_audit_trail_naming_its_actor(env, database_url,
                                                                           tmp_path):
     """A command acts as the admin ``--by`` names, or as the command line, which the trail
@@ -111,6 +126,7 @@ def test_every_command_line_change_is_on_the_audit_trail_naming_its_actor(env, d
     line = {"via": "command line"}
     assert [(a, actor, line.items() <= d.items()) for a, actor, d in rows] == [
         ("user.create", None, True),             # init: the first admin
+        ("token.create", None, True),            # init: the first admin's token
         ("user.create", None, True),             # users add
         ("user.create", anna, False),            # users add --by
         ("client.create", None, True),           # clients add
@@ -122,6 +138,51 @@ def test_every_command_line_change_is_on_the_audit_trail_naming_its_actor(env, d
         ("audit.sealed", None, True),            # audit seal
     ]
     assert "intact" in run(["audit", "verify"], env).stdout
+
+
+def test_tokens_and_key_rotation_are_on_the_audit_trail_without_a_secret(env, database_url):
+    """``tokens create``, ``tokens revoke`` and ``keys rotate`` act as ``--by`` or the
+    command line; the trail keeps a token's id and name, a rotation's counts and key id."""
+    run(["init", "--admin-email", "anna@firm.fi", "--admin-name", "Anna"], env)
+    run(["users", "add", "mikko@firm.fi", "--name", "Mikko"], env)
+    served = run(["tokens", "create", "mikko@firm.fi", "--name", "laptop"], env).stdout.strip()
+    given = run(["tokens", "create", "mikko@firm.fi", "--name", "phone", "--by",
+                 "anna@firm.fi"], env).stdout.strip()
+    refused = run(["tokens", "create", "mikko@firm.fi", "--by", "mikko@firm.fi"], env,
+                  check=False)
+    assert refused.returncode == 1 and "not an active admin" in refused.stderr
+    ids = _token_ids(database_url)
+    assert set(ids) == {"init", "laptop", "phone"}
+    run(["tokens", "revoke", str(ids["laptop"])], env)
+    run(["tokens", "revoke", str(ids["phone"]), "--by", "anna@firm.fi"], env)
+    run(["tokens", "revoke", str(ids["phone"])], env)  # already revoked: nothing to record
+    secret, new_key = "Sal4s4na-cli", subprocess.run(
+        [*CLI, "keys", "generate"], env=env, capture_output=True, text=True, check=True,
+        cwd=env["CLIENTHUB_DATA_DIR"]).stdout.strip()
+    run(["accounts", "add", "imap", "--owner", "mikko@firm.fi", "--host", "195.197.54.100",
+         "--username", "mikko"], env | {"CLIENTHUB_ACCOUNT_SECRET": secret})
+    rotating = env | {"CLIENTHUB_ENCRYPTION_KEYS": f"k1={new_key}"}
+    assert "Re-encrypted 1 of 1" in run(["keys", "rotate"], rotating).stdout
+    assert "Re-encrypted 0 of 1" in run(["keys", "rotate", "--by", "anna@firm.fi"],
+                                        rotating).stdout
+    rows = _audit_rows(database_url)
+    anna = next(d["user_id"] for a, _, d in rows if a == "user.create" and d["is_admin"])
+    mikko = next(d["user_id"] for a, _, d in rows if a == "user.create" and not d["is_admin"])
+    line = {"via": "command line"}
+    laptop = {"token_id": ids["laptop"], "user_id": mikko, "name": "laptop"}
+    phone = {"token_id": ids["phone"], "user_id": mikko, "name": "phone"}
+    assert [(a, actor, d) for a, actor, d in rows if a.startswith(("token.", "keys."))][1:] == [
+        ("token.create", None, laptop | line),
+        ("token.create", anna, phone),
+        ("token.revoke", None, laptop | line),
+        ("token.revoke", anna, phone),
+        ("keys.rotate", None, {"key_id": "k1", "reencrypted": 1, "secrets": 1} | line),
+        ("keys.rotate", anna, {"key_id": "k1", "reencrypted": 0, "secrets": 1}),
+    ]
+    kept = repr([d for _, _, d in rows])
+    for never in (served, given, served[:10], given[:10], new_key, secret):
+        assert never not in kept
+    assert "intact" in run(["audit", "verify"], rotating).stdout
 
 
 def test_sync_of_an_unknown_account_names_it(env):

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from hub.access.models import AuditEntry
 from hub.access.policy import Principal
 from hub.accounts import service
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn
 from hub.crypto import Keyring, generate_key
-from hub.errors import ConfigurationError
+from hub.errors import ConfigurationError, PermissionDenied
 from hub.settings import Settings
 from tests import factories as f
 
@@ -39,14 +41,36 @@ def test_rotation_keeps_old_keys_readable(session):
     owner = f.user(session)
     account = service.create_account(session, Principal(owner.id), AccountIn(
         kind="imap", name="m", settings={"host": PUBLIC, "username": "u"}))
-    service.set_secret(account, "pw", _ring(f"k1={old}"))
+    service.set_secret(account, "Sal4s4na-pw", _ring(f"k1={old}"))
     session.flush()
-    done, total = service.rotate_keys(session, _ring(f"k2={new},k1={old}"))
+    done, total = service.rotate_keys(session, None, _ring(f"k2={new},k1={old}"))
     assert (done, total) == (1, 1)
     assert account.secret.startswith("chv1:k2:")
-    assert service.reveal_secret(account, _ring(f"k2={new}")) == "pw"
+    assert service.reveal_secret(account, _ring(f"k2={new}")) == "Sal4s4na-pw"
     with pytest.raises(ConfigurationError, match="'k2'"):
         service.reveal_secret(account, _ring(f"k1={old}"))
+    row = session.scalars(select(AuditEntry).where(AuditEntry.action == "keys.rotate")).one()
+    assert (row.actor_user_id, row.detail) == (None, {"key_id": "k2", "reencrypted": 1,
+                                                      "secrets": 1, "via": "command line"})
+    kept = json.dumps(row.detail)
+    assert not any(s in kept for s in (old, new, "Sal4s4na", account.secret))
+
+
+def test_only_an_admin_rotates_and_the_trail_names_them(session):
+    owner, anna = f.user(session), f.user(session, admin=True)
+    account = service.create_account(session, Principal.of(owner), AccountIn(
+        kind="imap", name="m", settings={"host": PUBLIC, "username": "u"}, secret="pw"))
+    session.flush()
+    ring, before = _ring(f"k1={generate_key()}"), account.secret
+    with pytest.raises(PermissionDenied, match="only an admin"):
+        service.rotate_keys(session, Principal.of(owner), ring)
+    assert account.secret == before
+    assert service.rotate_keys(session, Principal.of(anna), ring) == (1, 1)
+    assert service.rotate_keys(session, Principal.of(anna), ring) == (0, 1)
+    rows = session.execute(select(AuditEntry.actor_user_id, AuditEntry.detail)
+                           .where(AuditEntry.action == "keys.rotate").order_by(AuditEntry.id))
+    assert rows.all() == [(anna.id, {"key_id": "k1", "reencrypted": 1, "secrets": 1}),
+                          (anna.id, {"key_id": "k1", "reencrypted": 0, "secrets": 1})]
 
 
 def test_the_database_refuses_a_plaintext_secret(session):

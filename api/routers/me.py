@@ -63,13 +63,13 @@ def my_tokens(principal: PrincipalDep, session: SessionDep) -> ListPage[TokenOut
 def new_token(body: NewTokenIn, principal: PrincipalDep, session: SessionDep) -> NewTokenOut:
     """A new token for yourself; it is shown in this response only."""
     user = staff.get_user(session, principal.user_id)
-    row, token = staff.create_token(session, user, body.name)
+    row, token = staff.create_token(session, principal, user, body.name)
     return NewTokenOut(**TokenOut.model_validate(row).model_dump(), token=token)
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204)
 def revoke_my_token(token_id: IdParam, principal: PrincipalDep, session: SessionDep) -> None:
-    staff.revoke_token(session, token_id, user_id=principal.user_id)
+    staff.revoke_token(session, principal, token_id, user_id=principal.user_id)
 
 
 __all__ = ["router"]

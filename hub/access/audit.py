@@ -27,17 +27,18 @@ import hmac
 import json
 import secrets
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, event, insert, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from hub.access import anchors
 from hub.access.anchors import Anchor
 from hub.access.models import AuditEntry, AuditHead
 from hub.crypto import Keyring
-from hub.db import begin_writing, has_written, utcnow
+from hub.db import begin_writing, hub_session, utcnow
 from hub.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -172,19 +173,10 @@ def seal(session: Session) -> None:
 
 
 def _holds_audit_head(session: Session) -> bool:
-    """Has the session written (or appended: it holds the head's row lock until it
-    commits)? Then a read's row joins its transaction rather than committing it early."""
-    return session.in_transaction() and (has_written(session)
-                                         or bool(session.info.get(_APPENDED)))
-
-
-_APPENDED = "clienthub.audit_appended"
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget_append(session: Session) -> None:
-    session.info.pop(_APPENDED, None)
+    """Has the session's open transaction written (an append is a write: it holds the
+    head's row lock until it commits)? Then a read's row joins that transaction rather
+    than committing it early."""
+    return session.in_transaction() and hub_session(session).has_written()
 
 
 _HEAD = cast(Table, AuditHead.__table__)
@@ -200,6 +192,7 @@ _ADD_ENTRY = insert(_ENTRIES)
 
 
 def _append(session: Session, **fields: Any) -> None:
+    hub = hub_session(session)  # a plain Session could not anchor the row: refuse it first
     # Core statements in the session's transaction: an append is a few statements on
     # every audited read, and the unit of work's flush cost more than all of them.
     new_id, prev_hash, trail = session.execute(_TAKE_HEAD).one()
@@ -226,26 +219,11 @@ def _append(session: Session, **fields: Any) -> None:
     row["via"] = row.pop("grant")  # the column's name ("grant" is reserved in SQL)
     session.execute(_ADD_ENTRY, row)
     session.execute(_SET_HEAD, {"digest": digest, "trail": trail})
-    session.info[_APPENDED] = True
-    session.info[_ANCHOR] = (_anchor_path(settings), Anchor(trail, new_id, digest))
-
-
-_ANCHOR = "clienthub.audit_anchor"
-
-
-@event.listens_for(Session, "after_commit")
-def _write_anchor(session: Session) -> None:
-    """The session's newest row has committed: anchor it outside the database."""
-    pending = session.info.pop(_ANCHOR, None)
-    if pending is not None:
-        anchors.write(*pending)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_anchor(session: Session, previous_transaction: SessionTransaction) -> None:
-    # Any rollback, a savepoint's too, may have taken the pending row with it; an anchor
-    # naming a row that never committed would be a false alarm, a missing one is not.
-    session.info.pop(_ANCHOR, None)
+    # Only the newest row of a transaction is anchored, and only once it has committed:
+    # an anchor naming a row that never committed would be a false alarm, a missing one is
+    # not (the next commit's anchor covers it).
+    hub.after_commit("audit anchor", partial(anchors.write, _anchor_path(settings),
+                                             Anchor(trail, new_id, digest)))
 
 
 def head(session: Session) -> Anchor:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.access import audit
 from hub.access.levels import Level
-from hub.access.policy import Principal
+from hub.access.policy import Principal, require_admin_or_server
 from hub.accounts.models import Account
 from hub.accounts.schemas import AccountIn, AccountOut, AccountPatch
 from hub.accounts.secrets import reveal_secret, set_secret
@@ -58,10 +58,6 @@ def _target(account: Account) -> dict[str, object]:
     return {k: account.settings[k] for k in keep if k in account.settings}
 
 
-def _actor(principal: Principal | None) -> dict[str, object]:
-    return {} if principal is not None else {"via": "command line"}
-
-
 def create_account(session: Session, principal: Principal | None, data: AccountIn) -> Account:
     """``principal`` None is the command line on the server, which acts as an admin does
     and must name the owner."""
@@ -82,10 +78,9 @@ def create_account(session: Session, principal: Principal | None, data: AccountI
     session.flush()  # the id is the secret's associated data
     set_secret(account, data.secret.get_secret_value() if data.secret else None)
     session.flush()
-    audit.record(session, actor_user_id=principal.user_id if principal else None,
-                 action="account.create",
-                 detail={"account_id": account.id, "kind": account.kind, "owner_user_id": owner,
-                         **_target(account), **_actor(principal)})
+    audit.record_by(session, principal, "account.create",
+                    detail={"account_id": account.id, "kind": account.kind,
+                            "owner_user_id": owner, **_target(account)})
     return account
 
 
@@ -144,8 +139,8 @@ def update_account(session: Session, principal: Principal, account: Account,
         account.enabled = patch.enabled
     session.flush()
     changed = _target(account) if "settings" in fields else {}
-    audit.record(session, actor_user_id=principal.user_id, action="account.update",
-                 detail={"account_id": account.id, "fields": sorted(fields), **changed})
+    audit.record_by(session, principal, "account.update",
+                    detail={"account_id": account.id, "fields": sorted(fields), **changed})
     return account
 
 
@@ -165,8 +160,7 @@ def delete_account(session: Session, principal: Principal, account: Account) -> 
     account_id = account.id
     session.delete(account)
     session.flush()
-    audit.record(session, actor_user_id=principal.user_id, action="account.delete",
-                 detail={"account_id": account_id})
+    audit.record_by(session, principal, "account.delete", detail={"account_id": account_id})
 
 
 def describe(account: Account) -> AccountOut:
@@ -176,8 +170,12 @@ def describe(account: Account) -> AccountOut:
                       enabled=account.enabled, created_at=account.created_at)
 
 
-def rotate_keys(session: Session, keyring: Keyring | None = None) -> tuple[int, int]:
-    """Re-encrypt every secret with the current key; returns (re-encrypted, total)."""
+def rotate_keys(session: Session, principal: Principal | None,
+                keyring: Keyring | None = None) -> tuple[int, int]:
+    """Re-encrypt every secret with the current key, by an admin or the command line
+    (``None``); returns (re-encrypted, total). The audit trail keeps the counts and the
+    current key's id, never a key or a secret."""
+    require_admin_or_server(principal)
     keyring = keyring or Keyring.from_settings()
     done = total = 0
     for account in session.scalars(select(Account).where(Account.secret.is_not(None))):
@@ -187,4 +185,6 @@ def rotate_keys(session: Session, keyring: Keyring | None = None) -> tuple[int, 
             set_secret(account, reveal_secret(account, keyring), keyring)
             done += 1
     session.flush()
+    audit.record_by(session, principal, "keys.rotate",
+                    detail={"key_id": keyring.current, "reencrypted": done, "secrets": total})
     return done, total

@@ -9,8 +9,6 @@ from typing import Any
 
 from hub.sync.parsed_mail import Address, Attachment, ParsedMail
 
-ROLES = ("from", "to", "cc", "bcc", "reply_to")
-
 
 def _addresses(parsed: ParsedMail) -> list[tuple[str, str, str]]:
     """(role, address, name) for every participant."""

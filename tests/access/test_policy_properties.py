@@ -55,7 +55,7 @@ def test_no_endpoint_shows_an_invisible_client(session, api, world: World):
     # The API decides at "now", so the world's grid is laid around the present.
     origin = utcnow() - 3 * STEP
     users, clients = build(session, world, origin, STEP)
-    tokens = [create_token(session, u)[1] for u in users]
+    tokens = [create_token(session, None, u)[1] for u in users]
     notes = {}
     for c in clients:
         entry = TimelineEntry(client_id=c.id, kind="note", occurred_at=origin, title="t",

@@ -183,6 +183,31 @@ def test_tokens_revoke_and_deactivation(api, admin, make_caller):
     assert api.get("/api/v1/me", headers={"Authorization": "Bearer ch_forged"}).status_code == 401
 
 
+def test_my_tokens_are_on_the_audit_trail_as_mine_without_the_token(api, session,
+                                                                     make_caller):
+    import json
+
+    from sqlalchemy import select
+
+    from hub.access.models import AuditEntry
+
+    user, colleague = make_caller(), make_caller()
+    new = ok(api.post("/api/v1/me/tokens", headers=user.headers, json={"name": "laptop"}), 201)
+    path = f"/api/v1/me/tokens/{new['id']}"
+    assert api.delete(path, headers=colleague.headers).status_code == 404
+    ok(api.delete(path, headers=user.headers), 204)
+    ok(api.delete(path, headers=user.headers), 204)  # already revoked: nothing new to record
+    session.expire_all()
+    rows = session.execute(select(AuditEntry.action, AuditEntry.actor_user_id, AuditEntry.detail)
+                           .where(AuditEntry.action.like("token.%"),
+                                  AuditEntry.actor_user_id.is_not(None))
+                           .order_by(AuditEntry.id)).all()
+    detail = {"token_id": new["id"], "user_id": user.id, "name": "laptop"}
+    assert rows == [("token.create", user.id, detail), ("token.revoke", user.id, detail)]
+    kept = json.dumps([d for d in session.scalars(select(AuditEntry.detail))])
+    assert new["token"] not in kept and new["prefix"] not in kept
+
+
 def test_responsible_persons_export_to_excel(api, admin, make_caller):
     from io import BytesIO
 

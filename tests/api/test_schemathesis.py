@@ -29,7 +29,7 @@ def _firm(session: Any) -> tuple[dict[str, str], int, int]:
     """An admin who reads every client, a few rows for generated ids to hit; the admin's
     headers, user id and token id."""
     admin = f.user(session, admin=True, name="Anna Admin")
-    token, secret = create_token(session, admin)
+    token, secret = create_token(session, None, admin)
     f.rule(session, "admin", "full")
     mikko = f.user(session, name="Mikko")
     group = f.group(session)

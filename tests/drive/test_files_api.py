@@ -104,7 +104,7 @@ def test_the_account_share_level_caps_colleagues_but_not_the_owner(api, session,
     colleague = reader(session, make_caller, esimerkki, "full")
     assert _files(api, colleague, esimerkki.id).status_code == 403
     f.responsibility(session, found.owner, esimerkki, role="myyja")
-    token = create_token(session, found.owner)[1]
+    token = create_token(session, None, found.owner)[1]
     session.commit()
     mine = ok(api.get(f"/api/v1/clients/{esimerkki.id}/files",
                       headers={"Authorization": f"Bearer {token}"}))
@@ -151,7 +151,7 @@ def test_lowering_the_share_level_reaches_past_entries(api, session, drive, make
 
     found, _, esimerkki = drive
     colleague = reader(session, make_caller, esimerkki, "full")
-    token = create_token(session, found.owner)[1]
+    token = create_token(session, None, found.owner)[1]
     session.commit()
     before = ok(api.get(f"/api/v1/clients/{esimerkki.id}/timeline",
                         headers=colleague.headers))["items"]

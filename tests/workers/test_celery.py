@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
+from hub.db import make_session_factory
 from hub.drive import index
 from hub.settings import Settings
 from hub.sync.models import SyncRun
@@ -85,7 +86,7 @@ def test_a_second_sync_of_a_held_account_is_skipped(celery_worker: Worker, sessi
     from hub.sync.runner import acquire_lease, release_lease
 
     account_id = _drive(session, tmp_path / "drive", 1)
-    factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
+    factory = make_session_factory(session.get_bind())
     acquire_lease(factory, account_id, "elsewhere:1")
     try:
         summary = sync_account_task.delay(account_id).get(timeout=TIMEOUT)
