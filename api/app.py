@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
-from api import errors, transactions
+from api import errors, transactions, web
 from api.routers import (
     access,
     accounts,
@@ -29,9 +29,11 @@ from hub.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
 
-#: Routes reachable without a token. Everything else must depend on the principal;
+#: Routes reachable without a token or a web session. Everything else must depend on the
+#: principal (a token's, or a signed-in page viewer's: api/web/deps.py);
 #: tests/api/test_route_guard.py fails on any route that does not.
-PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+PUBLIC_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/openapi.json",
+                          "/redoc"}) | web.PUBLIC_PATHS
 
 
 def web_engine(url: str, max_requests: int = MAX_REQUESTS) -> Engine:
@@ -86,4 +88,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
                    access, folders, drive):
         v1.include_router(module.router)
     app.include_router(v1)
+    web.install(app)
     return app

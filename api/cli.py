@@ -17,6 +17,8 @@ from api.cli_demo import demo
 from api.cli_drive import add_local, add_webdav
 from api.cli_folders import folders_app
 from api.cli_mail import accounts_app, add_app, keys_app, sync
+from api.cli_passwords import set_password
+from api.cli_status import status
 from hub.errors import ClientHubError
 
 if TYPE_CHECKING:
@@ -50,7 +52,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(folders_app, name="folders")
 add_app.command("local")(add_local)
 add_app.command("webdav")(add_webdav)
+users_app.command("set-password")(set_password)
 app.command("sync")(sync)
+app.command("status")(status)
 app.command("demo")(demo)
 
 T = TypeVar("T")
@@ -84,7 +88,7 @@ def init(
     def run(session: Session) -> str:
         user = staff.create_user(session, None, email=admin_email, name=admin_name,
                                  is_admin=True)
-        return staff.create_token(session, user, "init")[1]
+        return staff.create_token(session, None, user, "init")[1]
 
     token = work(run)
     out.print(f"Admin {admin_email} created. Their API token (shown only now):")
@@ -95,12 +99,12 @@ def init(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(
-        min=1, max=64, help="Server processes. One is enough for a small firm; on a machine "
-        "with more cores than one process keeps busy, about one per core")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Server processes, each serving its own requests. Default: "
+        "CLIENTHUB_SERVE_WORKERS, one per core up to four")] = None,
     max_requests: Annotated[int | None, typer.Option(
         min=1, max=200, help="Requests each process serves at once (each holds one database "
-        "connection); the rest wait their turn. Default: CLIENTHUB_MAX_REQUESTS, 32")] = None,
+        "connection); the rest wait their turn. Default: CLIENTHUB_MAX_REQUESTS, 1")] = None,
     limit_concurrency: Annotated[int, typer.Option(
         min=1, help="Open connections and requests beyond which new ones are answered 503")]
     = 1024,
@@ -120,6 +124,7 @@ def serve(
         # The worker processes read their settings afresh, from the environment.
         os.environ["CLIENTHUB_MAX_REQUESTS"] = str(max_requests)
         settings.max_requests = max_requests
+    workers = workers or settings.serve_workers
     out.print(f"Serving Client Hub on http://{host}:{port} (API docs at /docs) in {workers} "
               f"process{'es' if workers > 1 else ''}. Ctrl-C stops.")
     options: dict[str, Any] = {"log_level": "info", "limit_concurrency": limit_concurrency,
@@ -187,12 +192,18 @@ def users_deactivate(email: str, by: ByOpt = None) -> None:
 
 @tokens_app.command("create")
 def tokens_create(
-    email: str, name: Annotated[str, typer.Option(help="A label for the token")] = ""
+    email: str, name: Annotated[str, typer.Option(help="A label for the token")] = "",
+    by: ByOpt = None,
 ) -> None:
     """Create a token for a user and print it (it is not shown again)."""
     from hub.staff import service as staff
 
-    token = work(lambda s: staff.create_token(s, staff.find_user_by_email(s, email), name)[1])
+    def run(session: Session) -> str:
+        principal = acting(session, by)
+        return staff.create_token(session, principal, staff.find_user_by_email(session, email),
+                                  name)[1]
+
+    token = work(run)
     out.print(token, markup=False, highlight=False)
 
 
@@ -224,11 +235,12 @@ def tokens_list(email: str) -> None:
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)]) -> None:
+def tokens_revoke(token_id: Annotated[int, typer.Argument(min=1, max=ID_MAX)],
+                  by: ByOpt = None) -> None:
     """Revoke a token by its id (see 'clienthub tokens list EMAIL'); takes effect at once."""
     from hub.staff import service as staff
 
-    work(lambda s: staff.revoke_token(s, token_id))
+    work(lambda s: staff.revoke_token(s, acting(s, by), token_id))
     out.print(f"Token {token_id} revoked.")
 
 

@@ -7,6 +7,7 @@
     ├── NotFound                the object does not exist *or the caller may not see it*
     ├── PermissionDenied        the caller is known but lacks a right (admin-only actions)
     ├── AuthenticationFailed    no token, or an unknown, revoked or inactive one
+    │   └── TooManyAttempts     sign-ins refused for a while after repeated failures
     ├── InvalidInput            a value is malformed (carries the field name)
     │   └── InvalidBusinessId   a Finnish business ID (Y-tunnus) fails its checksum
     ├── Conflict                a unique value is already taken, or the state forbids it
@@ -16,6 +17,8 @@
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class ClientHubError(Exception):
@@ -43,6 +46,16 @@ class PermissionDenied(ClientHubError):
 
 class AuthenticationFailed(ClientHubError):
     status_code = 401
+
+
+class TooManyAttempts(AuthenticationFailed):
+    """Signing in is refused, even with the right password, until ``retry_at``."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 class InvalidInput(ClientHubError):

@@ -27,7 +27,7 @@ from hub.mail.models import (
     MailThreadKey,
     MessageClientLink,
 )
-from hub.staff.models import ApiToken, User
+from hub.staff.models import ApiToken, LoginFailure, User, WebSession
 from hub.sync.models import SourceRecord, SyncCursor, SyncLease, SyncRun
 from hub.timeline.models import Mention, TimelineEntry
 
@@ -49,6 +49,7 @@ __all__ = [
     "FolderAction",
     "FolderSettings",
     "GroupFolderTemplate",
+    "LoginFailure",
     "MailCopy",
     "MailInbound",
     "MailMessage",
@@ -68,6 +69,7 @@ __all__ = [
     "SyncRun",
     "TimelineEntry",
     "User",
+    "WebSession",
     "client_special_groups",
     "cover_clients",
 ]

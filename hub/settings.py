@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hub import database_url as location
 from hub.errors import ConfigurationError
 
 DEVELOPMENT_SECRET = "development-only-secret-key"  # noqa: S105 - a marker, refused in production
@@ -37,11 +38,12 @@ def _listed(value: object, separator: str) -> object:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CLIENTHUB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=location.PREFIX, env_file=location.ENV_FILE,
+        env_file_encoding="utf-8", extra="ignore"
     )
 
     environment: Literal["development", "production", "test"] = "development"
-    data_dir: Path = Field(default=Path("var"))
+    data_dir: Path = Field(default=location.DEFAULT_DATA_DIR)
     database_url: str | None = None
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     #: "id=base64key,..." - the first encrypts, all decrypt; empty: derived from secret_key.
@@ -74,8 +76,30 @@ class Settings(BaseSettings):
     parse_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=0,
                                le=64)
     #: Requests one server process serves at once (each holds one database connection);
-    #: ``clienthub serve --max-requests`` sets it for its worker processes.
-    max_requests: int = Field(default=32, ge=1, le=200)
+    #: ``clienthub serve --max-requests`` sets it for its worker processes. One: every
+    #: audited read appends to the one audit chain, so requests take turns at the database
+    #: anyway, and two or more threads of one process taking turns there also fight for
+    #: Python's interpreter lock at every statement; measured (bench/api_load.py, two
+    #: processes, 20 clients) one request at a time per process served 592-812 requests/s
+    #: and two 522-619. Processes, not threads, are what use more cores.
+    max_requests: int = Field(default=1, ge=1, le=200)
+    #: Processes ``clienthub serve`` runs by default: one per core, at most four (each is
+    #: a whole copy of the application, about 150 MB).
+    serve_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 1), ge=1,
+                               le=64)
+    #: A web session ends after this long without a request...
+    web_session_idle_minutes: int = Field(default=120, ge=5, le=7 * 24 * 60)
+    #: ...and this long after signing in, however busy (a working day by default).
+    web_session_max_hours: int = Field(default=12, ge=1, le=30 * 24)
+    #: TLS ends at a proxy in front of the server, which speaks plain HTTP to it: session
+    #: cookies are marked Secure all the same. (A request that arrives as https - directly,
+    #: or through a trusted proxy's X-Forwarded-Proto - gets Secure cookies anyway.)
+    tls_in_front: bool = False
+    #: Refused sign-ins for one email, and from one client address, within
+    #: ``login_lockout_minutes``, after which signing in is refused until the window moves.
+    login_failures_per_email: int = Field(default=5, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=20, ge=1, le=10000)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     @field_validator("time_zone")
     @classmethod
@@ -131,9 +155,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.data_dir / 'clienthub.sqlite3').resolve()}"
+        # The rule lives apart, so that 'clienthub status' reads it without loading this.
+        return location.resolve(self.database_url, self.data_dir)
 
     @property
     def allowed_server_roots(self) -> list[Path]:

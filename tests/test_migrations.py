@@ -83,12 +83,16 @@ def test_the_drive_index_is_regrouped_into_folders_and_a_re_list_finds_nothing_n
     engine = empty_engine
     schema.upgrade(engine, "0005")
     when = datetime(2026, 3, 1, 12, tzinfo=UTC).replace(tzinfo=None)
-    # The tables these rows go to are the same at 0005 as now.
+    # The tables these rows go to are the same at 0005 as now, but for users (0010 added
+    # columns), whose row is written as 0005 had it.
     with make_session_factory(engine)() as session:
-        owner = f.user(session)
+        owner_id = session.execute(text(
+            "INSERT INTO users (email, name, is_admin, is_active, created_at) VALUES "
+            "('owner@firm.test', 'Owner', false, true, :w) RETURNING id"), {"w": when}
+        ).scalar_one()
         client = f.client(session, name="Oy Esimerkki Ab")
         client.customer_number = 1001
-        account = Account(owner_user_id=owner.id, kind="local", name="d",
+        account = Account(owner_user_id=owner_id, kind="local", name="d",
                           settings={"path": str(root)})
         session.add(account)
         session.flush()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import EmailStr
+from pydantic import ConfigDict, EmailStr, Field
 
 from api.deps import AdminDep, SessionDep
 from hub.schemas import Cursor, IdParam, In, Instant, ListPage, Out, Text
+from hub.staff import passwords
 from hub.staff import service as staff
 
 router = APIRouter(prefix="/users", tags=["admin: users"])
@@ -30,6 +31,14 @@ class UserPatch(In):
     name: Name | None = None
     is_admin: bool | None = None
     is_active: bool | None = None
+
+
+class PasswordIn(In):
+    # As typed: a space at either end is part of the password.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    password: Annotated[str, Field(min_length=passwords.MIN_LENGTH,
+                                   max_length=passwords.MAX_LENGTH)]
 
 
 class UserOut(Out):
@@ -79,3 +88,12 @@ def update_user(
 def deactivate_user(user_id: IdParam, principal: AdminDep, session: SessionDep) -> None:
     """Users are deactivated, never deleted: the timeline and audit trail name them."""
     staff.deactivate_user(session, principal, staff.get_user(session, user_id))
+
+
+@router.put("/{user_id}/password", status_code=204)
+def set_password(
+    user_id: IdParam, body: PasswordIn, principal: AdminDep, session: SessionDep
+) -> None:
+    """Set or reset a user's password for the web view; their web sessions end. The audit
+    trail records who set whose password, never the password."""
+    passwords.set_password(session, principal, staff.get_user(session, user_id), body.password)

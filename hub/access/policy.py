@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from sqlalchemy import (
     BindParameter,
@@ -59,6 +59,7 @@ from hub.errors import PermissionDenied
 from hub.staff.models import User
 
 S = TypeVar("S", bound=Select[Any])
+Ts = TypeVarTuple("Ts")
 #: (client_id, rank) rows, one per access path.
 GrantRows = Select[int, int]
 
@@ -127,12 +128,17 @@ def _own(uid: int, at: datetime) -> GrantRows:
 
 
 def _covered(uid: int, at: datetime) -> GrantRows:
+    return _through_covers(select(Client.id.label("client_id"), _RANK.label("rank")), uid, at)
+
+
+def _through_covers(columns: Select[*Ts], uid: int, at: datetime) -> Select[*Ts]:
+    """``columns`` selected over the paths through the covers ``uid`` stands in with."""
     names_client = exists().where(
         cover_clients.c.cover_id == Cover.id, cover_clients.c.client_id == Client.id
     )
     absent_active = exists().where(User.id == Cover.absent_user_id, User.is_active.is_(true()))
     return (
-        select(Client.id.label("client_id"), _RANK.label("rank"))
+        columns
         .select_from(Cover)
         .join(Responsibility, Responsibility.user_id == Cover.absent_user_id)
         .join(Client, Client.id == Responsibility.client_id)
@@ -179,6 +185,30 @@ def covered_client_ids(principal: Principal, at: datetime) -> Select[Any]:
     """Clients seen through a running cover (``covering=true``)."""
     sub = (_covered(principal.user_id, at) if principal.is_active else _nothing()).subquery()
     return select(sub.c.client_id).where(sub.c.rank > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverReach:
+    """A client the principal sees through a running cover: whose and until when."""
+
+    client_id: int
+    absent_user_id: int
+    valid_until: datetime
+
+
+def covers_reaching(session: Session, principal: Principal, at: datetime) -> list[CoverReach]:
+    """Each (client, absent colleague, end) the principal's running covers show them, by
+    the same paths as :func:`covered_client_ids` (a client twice when two covers reach it)."""
+    if not principal.is_active:
+        return []
+    rank = func.max(_RANK)
+    stmt = (_through_covers(select(Client.id, Cover.absent_user_id, Cover.valid_until),
+                            principal.user_id, at)
+            .group_by(Client.id, Cover.absent_user_id, Cover.valid_until)
+            .having(rank > 0)
+            .order_by(Cover.valid_until, Client.id))
+    return [CoverReach(client_id, absent, until)
+            for client_id, absent, until in session.execute(stmt)]
 
 
 def visible_client_ids(principal: Principal, at: datetime) -> Select[Any]:

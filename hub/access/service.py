@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.access import audit
 from hub.access.models import AccessRule, AuditEntry, Cover
-from hub.access.policy import Principal, require_admin_or_server
+from hub.access.policy import Principal, covers_reaching, require_admin_or_server
 from hub.access.schemas import (
     AccessRuleIn,
     AccessRuleOut,
@@ -140,6 +141,31 @@ def describe_cover(cover: Cover, now: datetime) -> CoverOut:
         note=cover.note,
         state=state,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CoveredClient:
+    """A client the principal sees now because they cover a colleague: whose, until when."""
+
+    client: Client
+    absent_user_id: int
+    absent_name: str
+    valid_until: datetime
+
+
+def covered_clients(session: Session, principal: Principal, at: datetime) -> list[CoveredClient]:
+    """The clients the principal's running covers show them, soonest-ending cover first,
+    then by customer number; the same client once per cover that reaches it."""
+    reaches = covers_reaching(session, principal, at)
+    if not reaches:
+        return []
+    clients = {c.id: c for c in session.scalars(
+        select(Client).where(Client.id.in_({r.client_id for r in reaches})))}
+    names = {uid: name for uid, name in session.execute(
+        select(User.id, User.name).where(User.id.in_({r.absent_user_id for r in reaches})))}
+    found = [CoveredClient(clients[r.client_id], r.absent_user_id, names[r.absent_user_id],
+                           r.valid_until) for r in reaches]
+    return sorted(found, key=lambda c: (c.valid_until, c.client.customer_number))
 
 
 def _check_rule_refs(

@@ -1,1 +1,2 @@
-"""The firm's staff: users, and their personal API tokens."""
+"""The firm's staff: users, their personal API tokens, and their passwords and sessions
+for the web view."""

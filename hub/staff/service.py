@@ -12,10 +12,11 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hub.access import audit
-from hub.access.policy import Principal, require_admin_or_server
+from hub.access.policy import Principal, require_admin, require_admin_or_server
 from hub.db import utcnow
 from hub.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from hub.paging import Page, clamp_limit, decode_cursor, page_of
+from hub.staff import web_sessions
 from hub.staff.models import ApiToken, User
 
 TOKEN_PREFIX = "ch_"  # noqa: S105 - a public marker, not a secret
@@ -157,6 +158,8 @@ def _change(
             _keep_one_admin(session, user)
         user.is_active = is_active
     session.flush()
+    if is_active is False:
+        web_sessions.end_all(session, user.id)  # signed out at once, in every browser
 
 
 def _keep_one_admin(session: Session, leaving: User) -> None:
@@ -169,12 +172,18 @@ def _keep_one_admin(session: Session, leaving: User) -> None:
         raise Conflict(f"{leaving.email} is the last active admin; make another user admin first")
 
 
-def create_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Returns the stored token row and the token itself, which is never stored."""
+def create_token(session: Session, principal: Principal | None, user: User,
+                 name: str = "") -> tuple[ApiToken, str]:
+    """A new token for ``user``, made by the user themselves, an admin, or the command line
+    (``None``). Returns the stored row and the token itself, which is never stored; the
+    audit trail keeps the token's id and name, never the token."""
+    if principal is not None and principal.user_id != user.id:
+        require_admin(principal)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, prefix=token[:10], token_hash=hash_token(token))
     session.add(row)
     session.flush()
+    audit.record_by(session, principal, "token.create", detail=_token_detail(row))
     return row, token
 
 
@@ -182,14 +191,28 @@ def list_tokens(session: Session, user: User) -> Sequence[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
 
 
-def revoke_token(session: Session, token_id: int, *, user_id: int | None = None) -> ApiToken:
+def revoke_token(session: Session, principal: Principal | None, token_id: int, *,
+                 user_id: int | None = None) -> ApiToken:
+    """Revoke a token: its holder's own, or anyone's by an admin or the command line
+    (``None``). ``user_id`` narrows it to that user's tokens (``/me/tokens``). Revoking
+    a revoked token changes nothing and is not recorded again."""
+    if user_id is None and principal is not None and not (principal.is_admin
+                                                          and principal.is_active):
+        user_id = principal.user_id  # a colleague's token is not theirs to see
     row = session.get(ApiToken, token_id)
     if row is None or (user_id is not None and row.user_id != user_id):
         raise NotFound(f"no token with id {token_id}; list tokens with 'clienthub tokens list'")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-    session.flush()
+        session.flush()
+        audit.record_by(session, principal, "token.revoke", detail=_token_detail(row))
     return row
+
+
+def _token_detail(row: ApiToken) -> dict[str, object]:
+    """What the audit trail keeps of a token: whose it is, its id and its name. Not its
+    first characters either: they are part of the secret."""
+    return {"token_id": row.id, "user_id": row.user_id, "name": row.name}
 
 
 # One indexed lookup by the token's hash, built once: it runs on every request.

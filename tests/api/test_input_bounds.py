@@ -160,6 +160,7 @@ COLUMNS = {
     ("DriveRootIn", "path"): ClientRoot.path,
     ("NewTokenIn", "name"): ApiToken.name,
     ("NoteIn", "text"): TimelineEntry.body,
+    ("PasswordIn", "password"): None,  # stored as its argon2 hash, of fixed length
     ("ResponsibilityIn", "role"): Role.key, ("ResponsibilityPatch", "role"): Role.key,
     ("RoleIn", "key"): Role.key, ("RoleIn", "name_fi"): Role.name_fi,
     ("RoleIn", "name_en"): Role.name_en, ("RolePatch", "name_fi"): Role.name_fi,

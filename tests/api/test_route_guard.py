@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from api.app import PUBLIC_PATHS, create_app
 from api.deps import current_principal
+from api.web.deps import signed_in
 from hub.staff.service import create_token
 from tests import factories as f
 
@@ -34,15 +35,22 @@ def _calls(dependant: Any) -> Iterator[Any]:
         yield from _calls(dep)
 
 
+#: What yields the principal: an API token's holder, or a signed-in web page's viewer.
+GUARDS = {current_principal, signed_in}
+
+
 def test_every_route_depends_on_the_principal(tmp_path):
     app = create_app()
     unguarded = [
         (path, methods)
         for path, methods, dependant in _routes(app.router.routes)
         if path not in PUBLIC_PATHS
-        and (dependant is None or current_principal not in set(_calls(dependant)))
+        and (dependant is None or not GUARDS & set(_calls(dependant)))
     ]
     assert unguarded == []
+    assert {"/", "/clients/{client_id}", "/admin"} <= {
+        path for path, _, dependant in _routes(app.router.routes)
+        if dependant is not None and signed_in in set(_calls(dependant))}
     assert len(list(_routes(app.router.routes))) > 30  # the walk did reach the API
 
 
@@ -97,7 +105,7 @@ def firm(session) -> Firm:
     message = f.message(session, mailbox, to=client)
     entry = f.entry(session, client, owner=mikko.id)
     action = f.folder_action(session, drive, client)
-    token, _ = create_token(session, mikko)
+    token, _ = create_token(session, None, mikko)
     caller = f.user(session, name="Staff Without Clients")
     secret = f.token(session, caller)
     reader = f.user(session, name="Reader Of One Client")
