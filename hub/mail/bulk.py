@@ -61,15 +61,22 @@ class NewMessage:
     refs: list[str]
     sent_at: datetime
     subject: str
+    #: The subject cleaned of Re:/Fwd: (:func:`subject_key`), worked out once.
+    subject_key: str
+    #: A reply by its subject that names no parent (:func:`needs_subject_fallback`).
+    by_subject: bool
     node: int = 0
     message_id: int = 0
 
     @classmethod
     def of(cls, arrival: Arrival) -> NewMessage:
         parsed = arrival.parsed
+        refs = references(parsed)
         return cls(arrival=arrival, key=arrival.key, parsed=parsed,
-                   people=unique_people(parsed), refs=references(parsed),
-                   sent_at=arrival.sent_at, subject=parsed.subject)
+                   people=unique_people(parsed), refs=refs,
+                   sent_at=arrival.sent_at, subject=parsed.subject,
+                   subject_key=subject_key(parsed.subject),
+                   by_subject=needs_subject_fallback(parsed.subject, refs))
 
 
 @dataclass
@@ -115,7 +122,7 @@ def ingest(session: Session, account: Account, arrivals: list[Arrival],
         else:
             keys.add(key)
             fresh.append(NewMessage.of(arrival))
-    stored = _known(session, MailMessage.message_key, keys)
+    stored = _known(session, keys)
     if stored:
         later = [n.arrival for n in fresh if n.key in stored] + later
         fresh = [n for n in fresh if n.key not in stored]
@@ -124,21 +131,33 @@ def ingest(session: Session, account: Account, arrivals: list[Arrival],
     return later
 
 
-def _known(session: Session, column: Any, values: Iterable[str]) -> set[str]:
+# Lists bound whole and expanded when a statement runs: an IN of 500 literals built anew
+# for every chunk cost more than running it. Core rows: nothing here needs ORM objects.
+_KNOWN = select(_MESSAGES.c.message_key).where(
+    _MESSAGES.c.message_key.in_(bindparam("keys", expanding=True)))
+_KEYS = cast(Table, MailThreadKey.__table__)
+_THREAD_KEYS = select(_KEYS.c.key, _KEYS.c.thread_id).where(
+    _KEYS.c.key.in_(bindparam("keys", expanding=True)))
+
+
+def _known(session: Session, values: Iterable[str]) -> set[str]:
+    """Of these message keys, those a stored message has."""
     wanted = list(values)
+    conn = session.connection()
     found: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
-        found.update(session.scalars(select(column).where(
-            column.in_(wanted[start:start + _CHUNK]))))
+        found.update(conn.execute(_KNOWN, {"keys": wanted[start:start + _CHUNK]}).scalars())
     return found
 
 
 def _thread_keys(session: Session, keys: Iterable[str]) -> dict[str, int]:
     wanted = list(keys)
+    conn = session.connection()
     found: dict[str, int] = {}
     for start in range(0, len(wanted), _CHUNK):
-        found.update(session.execute(select(MailThreadKey.key, MailThreadKey.thread_id).where(
-            MailThreadKey.key.in_(wanted[start:start + _CHUNK]))).all())
+        for key, thread_id in conn.execute(_THREAD_KEYS,
+                                           {"keys": wanted[start:start + _CHUNK]}):
+            found[key] = thread_id
     return found
 
 
@@ -154,16 +173,29 @@ def _assign_threads(session: Session, fresh: list[NewMessage]) -> tuple[_Threads
         participants = {address for _, address, _ in new.people}
         known = [keymap[k] for k in keys if k in keymap]
         node: int | None = threads.union(known) if known else None
-        if node is None and needs_subject_fallback(new.subject, new.refs):
+        if node is None and new.by_subject:
             node = _fallback(new, participants, subjects, by_subject_here, threads)
         if node is None:
             node = threads.create()
         for key in keys:
             keymap.setdefault(key, node)
         new.node = node
-        by_subject_here.setdefault(subject_key(new.subject), []).append(
+        by_subject_here.setdefault(new.subject_key, []).append(
             (node, participants, new.sent_at))
     return threads, {k: v for k, v in keymap.items() if k not in stored}
+
+
+_SUBJECT_ROWS = (
+    select(MailMessage.thread_id, MailThread.subject_key, MailMessage.sent_at,
+           MailParticipant.address)
+    .join(MailParticipant, MailParticipant.message_id == MailMessage.id)
+    .join(MailThread, MailThread.id == MailMessage.thread_id)
+    .where(MailThread.subject_key.in_(bindparam("keys", expanding=True)),
+           # ``|| ''`` keeps the address out of the index lookup: SQLite otherwise probes
+           # (message, address) once per address of the batch's replies, dozens a
+           # message, where reading the message's few participants is a seventh of it.
+           (MailParticipant.address + "").in_(bindparam("people", expanding=True)),
+           MailMessage.sent_at >= bindparam("low"), MailMessage.sent_at <= bindparam("high")))
 
 
 class _StoredSubjects:
@@ -172,32 +204,36 @@ class _StoredSubjects:
     test is :func:`hub.mail.threading.by_subject`'s, evaluated in memory."""
 
     def __init__(self, session: Session, fresh: list[NewMessage]) -> None:
-        replies = [n for n in fresh if needs_subject_fallback(n.subject, n.refs)]
-        self.rows: dict[str, list[tuple[int, datetime, str]]] = {}
-        keys = list({subject_key(n.subject) for n in replies} - {""})
+        replies = [n for n in fresh if n.by_subject]
+        #: subject key -> participant -> (thread id, sent at) of each stored message. By
+        #: participant, so that a reply looks only at its own people's messages: a
+        #: common subject ("Fwd: Pankin tiliote") has thousands.
+        self.rows: dict[str, dict[str, list[tuple[int, datetime]]]] = {}
+        keys = list({n.subject_key for n in replies} - {""})
         if not keys:
             return
         people = list({a for n in replies for _, a, _ in n.people})
         low = min(n.sent_at for n in replies) - FALLBACK_WINDOW
         high = max(n.sent_at for n in replies) + FALLBACK_WINDOW
+        conn = session.connection()
         for start in range(0, len(keys), _CHUNK):
             for chunk in range(0, len(people), _CHUNK):
                 # Core, not ORM: plain rows, no identity map for thousands of them.
-                for thread_id, key, sent_at, address in session.connection().execute(
-                        select(MailMessage.thread_id, MailThread.subject_key,
-                               MailMessage.sent_at, MailParticipant.address)
-                        .join(MailParticipant, MailParticipant.message_id == MailMessage.id)
-                        .join(MailThread, MailThread.id == MailMessage.thread_id)
-                        .where(MailThread.subject_key.in_(keys[start:start + _CHUNK]),
-                               MailParticipant.address.in_(people[chunk:chunk + _CHUNK]),
-                               MailMessage.sent_at >= low, MailMessage.sent_at <= high)):
-                    self.rows.setdefault(key, []).append((thread_id, sent_at, address))
+                for thread_id, key, sent_at, address in conn.execute(_SUBJECT_ROWS, {
+                        "keys": keys[start:start + _CHUNK],
+                        "people": people[chunk:chunk + _CHUNK], "low": low, "high": high}):
+                    self.rows.setdefault(key, {}).setdefault(address, []).append(
+                        (thread_id, sent_at))
 
     def find(self, key: str, participants: set[str], when: datetime) -> int | None:
+        by_person = self.rows.get(key)
+        if not by_person:
+            return None
         shared: dict[int, set[str]] = {}
-        for thread_id, sent_at, address in self.rows.get(key, ()):
-            if address in participants and abs(sent_at - when) <= FALLBACK_WINDOW:
-                shared.setdefault(thread_id, set()).add(address)
+        for address in participants:
+            for thread_id, sent_at in by_person.get(address, ()):
+                if abs(sent_at - when) <= FALLBACK_WINDOW:
+                    shared.setdefault(thread_id, set()).add(address)
         return min((t for t, seen in shared.items() if len(seen) >= 2), default=None)
 
 
@@ -206,7 +242,7 @@ def _fallback(new: NewMessage, participants: set[str], stored: _StoredSubjects,
               threads: _Threads) -> int | None:
     """Same cleaned subject and two shared participants within the window: stored threads
     first (the one-by-one path finds the oldest), then this batch's."""
-    key = subject_key(new.subject)
+    key = new.subject_key
     if not key or len(participants) < 2:
         return None
     found = stored.find(key, participants, new.sent_at)
@@ -282,7 +318,7 @@ def _thread_ids(session: Session, threads: _Threads, fresh: list[NewMessage]) ->
     for new in fresh:
         if new.node not in last or new.sent_at > last[new.node]:
             last[new.node] = new.sent_at
-        first_subject.setdefault(new.node, new.subject)
+        first_subject.setdefault(new.node, new.subject_key)
     created = [node for node in last if node < 0]
     ids = {node: node for node in last if node > 0}
     if created:
@@ -290,7 +326,7 @@ def _thread_ids(session: Session, threads: _Threads, fresh: list[NewMessage]) ->
         made = reserve_ids(conn, _THREADS, len(created))
         now = utcnow()
         insert_rows(conn, _THREADS, [
-            {"id": thread_id, "subject_key": subject_key(first_subject[n]),
+            {"id": thread_id, "subject_key": first_subject[n],
              "last_message_at": last[n], "is_private": False, "private_by": None,
              "private_to": [], "created_at": now}
             for n, thread_id in zip(created, made, strict=True)])

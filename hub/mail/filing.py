@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.accounts.models import Account
@@ -26,7 +26,7 @@ from hub.mail import bulk
 from hub.mail.arrival import Arrival, file_one
 from hub.mail.matching import Directory, load_directory
 from hub.mail.models import MailInbound, MailRaw
-from hub.mail.parsing import Parse, Parser
+from hub.mail.parsing import Parse, Parser, warm_up
 from hub.sync import records
 from hub.sync.leases import LEASE_LOST, LeaseLost, renew_lease
 from hub.sync.models import SourceRecord, SyncRun
@@ -48,6 +48,10 @@ BATCH_BYTES = 32 * 1024 * 1024
 _INBOUND = cast(Table, MailInbound.__table__)
 _RAW = cast(Table, MailRaw.__table__)
 _RECORDS = cast(Table, SourceRecord.__table__)
+# Lists bound whole, expanded when the statement runs (not 500 literals built per chunk).
+_DEQUEUE = delete(_INBOUND).where(
+    _INBOUND.c.source_record_id.in_(bindparam("ids", expanding=True)))
+_DROP_RAW = delete(_RAW).where(_RAW.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def waiting(session: Session, account_id: int) -> int:
@@ -98,6 +102,23 @@ class Filing:
         #: Parse processes the last run used (0: it parsed in this process).
         self.parse_processes = 0
         self._holder: str | None = None
+
+    def warming(self, progress: Progress | None = None) -> Progress:
+        """The progress callback for the fetch that this filing follows: it passes each
+        count on to ``progress`` and, once the fetch has brought enough mail for parse
+        workers, starts their server (:func:`hub.mail.parsing.warm_up`), so that it
+        starts while the fetch still runs rather than when the first batch waits."""
+        fetched = 0
+
+        def report(stream: str, count: int) -> None:
+            nonlocal fetched
+            if self.workers > 0 and fetched < self.pool_from <= fetched + count:
+                warm_up(self.parse)
+            fetched += count
+            if progress is not None:
+                progress(stream, count)
+
+        return report
 
     def run(self, account_id: int, progress: Progress | None = None,
             holder: str | None = None) -> SyncRun:
@@ -183,14 +204,15 @@ class Filing:
                 .where(*queue, _INBOUND.c.source_record_id <= last)
                 .order_by(_INBOUND.c.source_record_id)).all()
         out = []
-        for row in rows:
-            record = records.Record(
-                id=row.source_record_id, account_id=account_id, stream=row.stream,
-                external_id=row.external_id, kind=row.kind, occurred_at=row.occurred_at,
-                target_id=row.target_id, deleted_at=row.deleted_at, data=dict(row.data or {}))
-            record.snapshot()
-            out.append(_Waiting(record, row.raw_id, row.sha256, row.raw, list(row.flags or []),
-                                bool(row.headers_only), record.stored))
+        # Unpacked in the order of ``columns``: a row's attributes by name cost more.
+        for (record_id, raw_id, flags, headers_only, sha256, raw, stream, external_id, kind,
+             occurred_at, target_id, deleted_at, data) in rows:
+            record = records.Record(  # which takes its snapshot as it is made
+                id=record_id, account_id=account_id, stream=stream, external_id=external_id,
+                kind=kind, occurred_at=occurred_at, target_id=target_id,
+                deleted_at=deleted_at, data=dict(data or {}))
+            out.append(_Waiting(record, raw_id, sha256, raw, list(flags or []),
+                                bool(headers_only), record.stored))
         return out
 
     # -- writing -----------------------------------------------------------------------
@@ -255,11 +277,10 @@ class Filing:
         conn = session.connection()
         ids = [a.record.id for a in done]
         for start in range(0, len(ids), 500):
-            conn.execute(delete(_INBOUND).where(
-                _INBOUND.c.source_record_id.in_(ids[start:start + 500])))
+            conn.execute(_DEQUEUE, {"ids": ids[start:start + 500]})
         dropped = sorted({raw_id for a in done for raw_id in a.dropped})
         for start in range(0, len(dropped), 500):
-            conn.execute(delete(_RAW).where(_RAW.c.id.in_(dropped[start:start + 500])))
+            conn.execute(_DROP_RAW, {"ids": dropped[start:start + 500]})
         for record_id, error in failed.items():
             conn.execute(update(_INBOUND).where(_INBOUND.c.source_record_id == record_id)
                          .values(error=error))

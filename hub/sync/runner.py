@@ -112,6 +112,8 @@ class Runner:
                              if isinstance(sink, BatchSink)}
         self._settling = list({id(sink): sink for sink in sinks.values()
                                if isinstance(sink, SettlingSink)}.values())
+        # What each kind's sink keeps of an item on its record, looked up once per kind.
+        self._keep: dict[str, Callable[[Item], Mapping[str, Any]] | None] = {}
 
     def run(self, account_id: int, connector: Connector,
             progress: Progress | None = None) -> list[SyncRun]:
@@ -255,8 +257,12 @@ class Runner:
 
     def _initial(self, item: Item) -> dict[str, Any]:
         """What the item's sink keeps of it on its record, written with the record."""
-        keep = getattr(self.sinks.get(item.kind), "record_data", None)
-        return dict(keep(item)) if callable(keep) else {}
+        try:
+            keep = self._keep[item.kind]
+        except KeyError:
+            found = getattr(self.sinks.get(item.kind), "record_data", None)
+            keep = self._keep[item.kind] = found if callable(found) else None
+        return dict(keep(item)) if keep is not None else {}
 
     def _store_fast(self, session: Session, account: Any, found: dict[str, Record],
                     batch: list[Item], counts: StreamCounts) -> None:
