@@ -20,6 +20,7 @@ from api.routers import (
     mail,
     me,
     responsibilities,
+    search,
     timeline,
     users,
 )
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (me, clients, timeline, mail, accounts, users, groups, responsibilities,
-                   access, folders, drive):
+                   access, folders, drive, search):
         v1.include_router(module.router)
     app.include_router(v1)
     web.install(app)

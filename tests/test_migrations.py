@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 import hub.models  # noqa: F401
 from hub import schema
 from hub.db import Base, make_engine
+from hub.search.schema import include_name
 
 
 @pytest.fixture
@@ -46,7 +47,8 @@ def test_up_from_empty_matches_models_and_down_again(empty_engine):
     assert schema.current_revision(engine) == schema.head_revision()
     assert not schema.needs_upgrade(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(
+            conn, opts={"include_name": include_name}), Base.metadata)
     assert diff == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM roles")).scalar() == 6

@@ -5,6 +5,7 @@ from sqlalchemy import Connection, engine_from_config, pool
 
 import hub.models  # noqa: F401 - registers every table on Base.metadata
 from hub.db import Base
+from hub.search.schema import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -30,6 +31,7 @@ def _run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # the search index is kept outside the models
     )
     with context.begin_transaction():
         context.run_migrations()
