@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import NowDep, PrincipalDep, SessionDep
 from hub.access.policy import Level
-from hub.schemas import Cursor, IdParam, ListPage, Word
+from hub.schemas import Cursor, IdParam, ListPage, Search, Word
 from hub.timeline import service
 from hub.timeline.schemas import NoteIn, TimelineEntryOut
 
@@ -25,10 +25,13 @@ def timeline(
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
     before: Annotated[Cursor | None, Query(description="The 'next' of the previous page")] = None,
     kind: Annotated[Word | None, Query(description="note, message, file_activity or task")] = None,
+    q: Annotated[Search | None, Query(
+        description="Only entries containing this text in any case: in the title, summary "
+                    "or body at the full level, in the title at the subject level")] = None,
 ) -> JSONResponse:
     """Newest first, at the level you may see."""
     page = service.read_timeline(
-        session, principal, client_id, at, limit=limit, before=before, kind=kind
+        session, principal, client_id, at, limit=limit, before=before, kind=kind, text=q
     )
     # The entries come shaped as the response model writes them (hub.timeline.service
     # .shape): validating each again would cost more than reading and auditing the page.

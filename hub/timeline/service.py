@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.access import audit
@@ -122,15 +122,15 @@ _PAGE_COLUMNS = [_ENTRIES.c[name] for name in (
     "id", "client_id", "kind", "occurred_at", "title", "summary", "body", "source_kind",
     "actor_user_id", "owner_user_id", "owner_ids", "share_level", "is_private", "private_to",
     "extra")]
-_pages: dict[tuple[bool, bool], Select[Any]] = {}
+_pages: dict[tuple[bool, bool, bool], Select[Any]] = {}
 _MENTIONED = (select(_MENTIONS.c.entry_id, _MENTIONS.c.user_id)
               .where(_MENTIONS.c.entry_id.in_(bindparam("ids", expanding=True)))
               .order_by(_MENTIONS.c.entry_id, _MENTIONS.c.user_id))
 
 
-def _page_statement(by_kind: bool, after_mark: bool) -> Select[Any]:
+def _page_statement(by_kind: bool, after_mark: bool, by_text: bool = False) -> Select[Any]:
     """Newest first, one index range scan; built once per shape of the question."""
-    stmt = _pages.get((by_kind, after_mark))
+    stmt = _pages.get((by_kind, after_mark, by_text))
     if stmt is None:
         stmt = (select(*_PAGE_COLUMNS)
                 .where(_ENTRIES.c.client_id == bindparam("client_id"))
@@ -143,8 +143,33 @@ def _page_statement(by_kind: bool, after_mark: bool) -> Select[Any]:
             stmt = stmt.where(or_(_ENTRIES.c.occurred_at < t,
                                   and_(_ENTRIES.c.occurred_at == t,
                                        _ENTRIES.c.id < bindparam("eid"))))
-        _pages[(by_kind, after_mark)] = stmt
+        if by_text:
+            pattern: BindParameter[str] = bindparam("pattern")
+            stmt = stmt.where(or_(*(func.lower(_ENTRIES.c[name]).like(pattern, escape="\\")
+                                    for name in ("title", "summary", "body"))))
+        _pages[(by_kind, after_mark, by_text)] = stmt
     return stmt
+
+
+def _like_pattern(needle: str) -> str:
+    """A LIKE pattern that finds at least every entry containing ``needle`` in any case:
+    SQLite's lower() folds ASCII only, so a letter beyond it (ä, ö, å) matches any one
+    character here and :func:`_matches_text` decides exactly."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "%" + "".join(c if c.isascii() else "_" for c in escaped) + "%"
+
+
+def _matches_text(row: Any, level: Level, needle: str) -> bool:
+    """Does the entry, as ``level`` shows it, contain ``needle`` (lower-cased)? A
+    ``subject`` reader matches titles only; ``metadata`` shows no text to match."""
+    texts: tuple[str | None, ...]
+    if level >= Level.FULL:
+        texts = (row.title, row.summary, row.body)
+    elif level >= Level.SUBJECT:
+        texts = (row.title,)
+    else:
+        return False
+    return any(needle in (text or "").lower() for text in texts)
 
 
 def shape(row: Any, level: Level, mentions: list[int]) -> dict[str, Any]:
@@ -188,25 +213,33 @@ def read_timeline(
     limit: int | None = None,
     before: str | None = None,
     kind: str | None = None,
+    text: str | None = None,
 ) -> Page[dict[str, Any]]:
     """Newest first, each entry as :func:`shape` gives it; ``before`` is the ``next`` of
-    the previous page. Audited."""
+    the previous page. ``text`` keeps the entries that contain it in any case, in what
+    the reader may see of each: title, summary or body at ``full``, the title at
+    ``subject``, nothing at ``metadata``; a page may then hold fewer than ``limit``
+    entries and still have a ``next``. Audited."""
     grant = visible_grant(session, principal, client_id, at)
     size = clamp_limit(limit)
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    needle = " ".join((text or "").split()).lower()
     params: dict[str, Any] = {"client_id": client_id, "size": size + 1}
     if kind:
         params["kind"] = kind
     if before:
         mark = decode_cursor(before, {"t": datetime, "id": int})
         params |= {"t": mark["t"], "eid": mark["id"]}
+    if needle:
+        params["pattern"] = _like_pattern(needle)
     conn = session.connection()  # plain reads: none of the ORM's handling of a statement
-    rows = conn.execute(_page_statement(bool(kind), bool(before)), params).all()
+    rows = conn.execute(_page_statement(bool(kind), bool(before), bool(needle)), params).all()
     more = len(rows) > size
     rows = rows[:size]
     shown = [(row, stored_entry_level(row, grant.level, principal.user_id)) for row in rows]
-    shown = [(row, level) for row, level in shown if level > Level.NONE]
+    shown = [(row, level) for row, level in shown if level > Level.NONE
+             and (not needle or _matches_text(row, level, needle))]
     full = [row.id for row, level in shown if level >= Level.FULL]
     mentioned: dict[int, list[int]] = {}
     if full:
@@ -222,7 +255,7 @@ def read_timeline(
         grant,
         "timeline.read",
         None,
-        {"entries": [i["id"] for i in items], "kind": kind},
+        {"entries": [i["id"] for i in items], "kind": kind, **({"text": needle} if needle else {})},
     )
     return Page(items, nxt)
 
