@@ -10,6 +10,7 @@ Every browse is written to the audit trail.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -67,12 +68,31 @@ def _after(cursor: str | None) -> tuple[bool, str] | None:
     return mark["f"], mark["n"]
 
 
-def browse(session: Session, principal: Principal, client_id: int, at: datetime, *,
-           path: str = "", account_id: int | None = None, limit: int | None = None,
-           after: str | None = None) -> FolderListingOut:
-    """One folder under the client's root: folders first, then files, by name. Audited."""
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A folder under a client's root that the reader may browse, and the grant for it;
+    ``folder`` None when the client has no drive folder or its root is not indexed yet."""
+
+    grant: Grant
+    level: Level
+    sub: str
+    root: ClientRoot | None
+    account: Account | None
+    folder: DriveFolder | None
+
+    def listing(self, client_id: int, items: list[DriveEntryOut] | None = None,
+                nxt: str | None = None) -> FolderListingOut:
+        return FolderListingOut(
+            client_id=client_id, account_id=self.account.id if self.account else None,
+            root=self.root.path if self.root else None, path=self.sub,
+            level=self.level.label, items=items or [], next=nxt)
+
+
+def _open(session: Session, principal: Principal, client_id: int, at: datetime, path: str,
+          account_id: int | None) -> _Opened:
+    """The access decision of every browse: the client visible, names shown from the
+    ``subject`` level up, one drive folder chosen."""
     _, grant = get_visible_client(session, principal, client_id, at)
-    size = clamp_limit(limit)
     sub = _subfolder(path)
     found = _client_roots(session, client_id, account_id)
     if len(found) > 1:
@@ -90,41 +110,100 @@ def browse(session: Session, principal: Principal, client_id: int, at: datetime,
     if root is None or account is None:
         if account_id is not None:
             raise NotFound(f"the client has no folder on account {account_id}")
-        return FolderListingOut(client_id=client_id, account_id=None, root=None, path=sub,
-                                level=level.label, items=[])
-    folder_path = root.path + sub
-    folder = index.live_folder(session, account.id, folder_path)
-    if folder is None:
-        if sub:
-            raise NotFound(f"no folder {sub!r} in this client's drive folder")
-        return FolderListingOut(client_id=client_id, account_id=account.id, root=root.path,
-                                path=sub, level=level.label, items=[])
+        return _Opened(grant, level, sub, None, None, None)
+    folder = index.live_folder(session, account.id, root.path + sub)
+    if folder is None and sub:
+        raise NotFound(f"no folder {sub!r} in this client's drive folder")
+    return _Opened(grant, level, sub, root, account, folder)
+
+
+def _listed(session: Session, opened: _Opened) -> list[tuple[bool, str, Any]]:
+    """(a file?, name, row) of every subfolder and file of the opened folder."""
+    assert opened.account is not None and opened.folder is not None
+    listed: list[tuple[bool, str, Any]] = [
+        (False, f.name, f)
+        for f in index.subfolders(session, opened.account.id, opened.folder.path)]
+    return listed + [(True, row.name, row) for row in opened.folder.files]
+
+
+def _shown(session: Session, principal: Principal, client_id: int, opened: _Opened,
+           page: list[index.Entry], nxt: str | None, order: str) -> FolderListingOut:
+    """The page as the API shows it, on the audit trail."""
+    assert opened.root is not None and opened.account is not None
+    root = opened.root.path
+    items = [DriveEntryOut(id=e.folder_id if e.is_folder else None, name=e.name,
+                           path=e.path[len(root):], is_folder=e.is_folder, size=e.size,
+                           content_type=e.content_type, modified=e.modified,
+                           modified_by=e.modified_by) for e in page]
+    account = opened.account
+    via = "owner" if principal.user_id == account.owner_user_id else opened.grant.reason
+    detail: dict[str, Any] = {"account_id": account.id, "path": opened.sub,
+                              "items": len(items), "level": opened.level.label}
+    if order != "name":
+        detail["order"] = order
+    audit.record(session, actor_user_id=principal.user_id, action="files.read",
+                 client_id=client_id, grant=via, own_transaction=True, detail=detail)
+    return opened.listing(client_id, items, nxt)
+
+
+def browse(session: Session, principal: Principal, client_id: int, at: datetime, *,
+           path: str = "", account_id: int | None = None, limit: int | None = None,
+           after: str | None = None) -> FolderListingOut:
+    """One folder under the client's root: folders first, then files, by name. Audited."""
+    opened = _open(session, principal, client_id, at, path, account_id)
+    size = clamp_limit(limit)
+    if opened.folder is None:
+        return opened.listing(client_id)
+    folder = opened.folder
     # Folders first, then files, each by name as Python orders names (the database's
     # collation may differ, and the page cursor is compared here): one folder's row
     # holds its files. Entries are built for the page only.
-    listed: list[tuple[bool, str, Any]] = sorted(
-        ((False, f.name, f) for f in index.subfolders(session, account.id, folder_path)),
-        key=lambda t: t[1])
-    listed += sorted(((True, row.name, row) for row in folder.files),
-                     key=lambda t: t[1])
+    listed = sorted(_listed(session, opened), key=lambda t: (t[0], t[1]))
     mark = _after(after)
     if mark is not None:
         listed = [t for t in listed if t[:2] > (not mark[0], mark[1])]
     more = len(listed) > size
     page = [index.file_entry(folder, what) if is_file else index.folder_entry(what)
             for is_file, _, what in listed[:size]]
-    items = [DriveEntryOut(id=e.folder_id if e.is_folder else None, name=e.name,
-                           path=e.path[len(root.path):], is_folder=e.is_folder, size=e.size,
-                           content_type=e.content_type, modified=e.modified,
-                           modified_by=e.modified_by) for e in page]
     nxt = encode_cursor({"f": page[-1].is_folder, "n": page[-1].name}) if more else None
-    via = "owner" if principal.user_id == account.owner_user_id else grant.reason
-    audit.record(session, actor_user_id=principal.user_id, action="files.read",
-                 client_id=client_id, grant=via, own_transaction=True,
-                 detail={"account_id": account.id, "path": sub, "items": len(items),
-                         "level": level.label})
-    return FolderListingOut(client_id=client_id, account_id=account.id, root=root.path,
-                            path=sub, level=level.label, items=items, next=nxt)
+    return _shown(session, principal, client_id, opened, page, nxt, "name")
+
+
+def _newest_key(entry: index.Entry) -> tuple[bool, int, str, bool]:
+    """Newest change first; entries without a time last; then by name, folders first."""
+    micros = int(entry.modified.timestamp() * 1_000_000) if entry.modified else 0
+    return entry.modified is None, -micros, entry.name, not entry.is_folder
+
+
+def browse_newest(session: Session, principal: Principal, client_id: int, at: datetime, *,
+                  path: str = "", account_id: int | None = None, limit: int | None = None,
+                  after: str | None = None) -> FolderListingOut:
+    """One folder under the client's root, its folders and files together, the newest
+    change first (a folder by its own modification time). Access as :func:`browse`;
+    audited."""
+    opened = _open(session, principal, client_id, at, path, account_id)
+    size = clamp_limit(limit)
+    if opened.folder is None:
+        return opened.listing(client_id)
+    folder = opened.folder
+    ranked = sorted((index.file_entry(folder, what) if is_file else index.folder_entry(what)
+                     for is_file, _, what in _listed(session, opened)), key=_newest_key)
+    if after:
+        mark = decode_cursor(after, {"t": str, "f": bool, "n": str}, "after")
+        try:
+            last = (mark["t"] == "", -int(mark["t"] or 0), mark["n"], not mark["f"])
+        except ValueError as exc:
+            raise InvalidInput("the cursor is not one this server handed out; leave it out "
+                               "to start from the top", field="after") from exc
+        ranked = [e for e in ranked if _newest_key(e) > last]
+    more = len(ranked) > size
+    page = ranked[:size]
+    nxt = None
+    if more:
+        undated, minus_micros, name, _ = _newest_key(page[-1])
+        nxt = encode_cursor({"t": "" if undated else str(-minus_micros),
+                             "f": page[-1].is_folder, "n": name})
+    return _shown(session, principal, client_id, opened, page, nxt, "newest")
 
 
 # --- the review list ---------------------------------------------------------------------
@@ -220,4 +299,4 @@ def clear_root(session: Session, principal: Principal, client_id: int, account_i
     return cleared
 
 
-__all__ = ["browse", "clear_root", "files_level", "set_root", "unmapped"]
+__all__ = ["browse", "browse_newest", "clear_root", "files_level", "set_root", "unmapped"]
