@@ -157,6 +157,21 @@ def approve(session: Session, principal: Principal, action_id: int) -> FolderAct
     return action
 
 
+def reject(session: Session, principal: Principal, action_id: int) -> FolderAction:
+    """Take a proposed (or failed) action off the queue without touching the drive. The
+    finding is not silenced: if the drift is still there at the next check, the fix is
+    proposed again, so the folder is put right by hand or the template changed."""
+    action = get_action(session, principal, action_id)
+    if action.status not in ("proposed", "failed"):
+        raise Conflict(f"action {action_id} is {action.status}; only a proposed or failed "
+                       "action can be rejected")
+    action.status, action.result = "stale", "rejected by an admin"
+    audit.record(session, actor_user_id=principal.user_id, action="folders.action_rejected",
+                 client_id=action.client_id, detail={"action": action.id})
+    session.flush()
+    return action
+
+
 def apply(factory: sessionmaker[Session], writer_for: WriterFor, principal: Principal | None,
           *, account_id: int | None = None, action_ids: Collection[int] | None = None,
           automatic_only: bool = False, progress: Progress | None = None) -> ApplyReport:
@@ -280,4 +295,5 @@ def enforce(factory: sessionmaker[Session], writer_for: WriterFor,
 
 __all__ = ["DRIVE_KINDS", "EnforceReport", "MappedRoot", "accounts_of", "actions_by_ids",
            "apply", "approve", "create_client_tree", "describe_drift", "drift",
-           "drive_accounts", "enforce", "get_action", "list_actions", "plan", "undo"]
+           "drive_accounts", "enforce", "get_action", "list_actions", "plan", "reject",
+           "undo"]

@@ -82,6 +82,10 @@ class Finding:
     stream: str | None
     text: str
     next_step: str
+    #: Which finding it is, for a page that words it in its reader's language:
+    #: failed_run, interrupted_run, orphaned_run, stale, never_synced, not_synced_yet or
+    #: filing_held.
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,37 +257,38 @@ def _findings(account: AccountHealth, now: datetime,
                 FAILING, run.stream,
                 f"{run.stream}: the last run failed: {run.message or 'no reason was recorded'}",
                 f"do what the error says, then run {again} to try again now (the "
-                "scheduled sync also tries again by itself)"))
+                "scheduled sync also tries again by itself)", "failed_run"))
         elif run.status == "interrupted":
             found.append(Finding(
                 WARNING, run.stream, f"{run.stream}: the last run was interrupted: "
                 f"{run.message or 'its process stopped'}",
                 "nothing, if the next sync finishes (it goes on from the last checkpoint); "
-                "if runs keep being interrupted, see the sync worker's log for why it stops"))
+                "if runs keep being interrupted, see the sync worker's log for why it stops",
+                "interrupted_run"))
         elif run.status == "running" and not account.running:
             found.append(Finding(
                 WARNING, run.stream, f"{run.stream}: marked running since "
                 f"{moment(run.started_at)}, but no sync holds the account (its process "
                 "stopped)", f"the next sync closes it and goes on from its last "
-                f"checkpoint; {again} runs one now"))
+                f"checkpoint; {again} runs one now", "orphaned_run"))
     scheduled = ("check that the scheduled sync runs (the worker and its beat, or "
                  "'clienthub sync' from cron) and see its log")
     if succeeded is not None and now - succeeded > stale_after:
         found.append(Finding(
             FAILING, None, f"no successful sync for {age(now - succeeded)} (more than "
-            f"{age(stale_after)})", scheduled))
+            f"{age(stale_after)})", scheduled, "stale"))
     elif succeeded is None and now - account.created_at > stale_after:
         found.append(Finding(
             FAILING, None, "never synced successfully since it was added "
-            f"{age(now - account.created_at)} ago", scheduled))
+            f"{age(now - account.created_at)} ago", scheduled, "never_synced"))
     elif succeeded is None and not account.runs:
         found.append(Finding(
             WARNING, None, f"not synced yet (added {age(now - account.created_at)} ago)",
-            f"the scheduled sync picks it up; {again} syncs it now"))
+            f"the scheduled sync picks it up; {again} syncs it now", "not_synced_yet"))
     if account.held:
         found.append(Finding(
             WARNING, "filing", f"{account.held} fetched messages could not be filed",
-            f"they are tried again with every sync; {again} shows why"))
+            f"they are tried again with every sync; {again} shows why", "filing_held"))
     return found
 
 

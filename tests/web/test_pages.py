@@ -135,6 +135,6 @@ def test_keyboard_reaches_the_skip_link_first_then_the_main_navigation(tab, serv
     assert page.evaluate("document.activeElement.id") == "main"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "q"  # the search box, in main
-    page.goto("/admin")
+    page.goto("/admin/users")
     assert page.get_by_role("cell", name=served.firm.liisa.email).is_visible()
     screenshot(page, "admin")
