@@ -13,6 +13,8 @@ from api.cli_common import open_database, out
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from hub.demo import DemoFirm
+
 
 def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the demo database is made afresh")] = Path(
@@ -24,7 +26,8 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve the API after")
     ] = True,
 ) -> None:
-    """A demo firm on a fresh SQLite database, then the API on 127.0.0.1:8000."""
+    """A demo firm on a fresh SQLite database, then the web view and the API on
+    127.0.0.1:8000; prints the demo accounts to sign in with."""
     from hub import demo as demo_firm
     from hub.db import make_session_factory, unit_of_work, utcnow
     from hub.settings import get_settings
@@ -63,15 +66,41 @@ def demo(
         f"curl -s -H 'Authorization: Bearer {anna}' {base}/folders/drift",
     ):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
+    _print_sign_in(firm, f"http://{host}:{port}/")
     if serve_api:
         import uvicorn
 
         from api.app import create_app
 
-        out.print(f"\nServing on http://{host}:{port} (docs at /docs). Ctrl-C stops.")
+        out.print(f"\nServing on http://{host}:{port} (the web view at /, the API's docs at "
+                  "/docs). Ctrl-C stops.")
         uvicorn.run(
             create_app(settings=settings, engine=engine), host=host, port=port, log_level="warning"
         )
+
+
+#: Who each demo colleague is, for the table of accounts; the one to start with first.
+_WHO = {
+    "liisa.nieminen@tilitoimisto-demo.fi":
+        "covers Mikko during his sick leave; payroll (start here)",
+    "mikko.korhonen@tilitoimisto-demo.fi":
+        "the responsible accountant of 5 clients, on sick leave",
+    "anna.virtanen@tilitoimisto-demo.fi": "the admin; responsible for 4 clients",
+}
+
+
+def _print_sign_in(firm: DemoFirm, url: str) -> None:
+    """The demo accounts and their passwords, to sign in to the web view with."""
+    from rich.table import Table
+
+    table = Table(title=f"Sign in at {url} as", title_justify="left", box=None,
+                  padding=(0, 2, 0, 0))
+    for column in ("Email", "Password", "Who"):
+        table.add_column(column, no_wrap=column != "Who")
+    for email in _WHO:
+        table.add_row(email, firm.passwords[email], f"{firm.names[email]}: {_WHO[email]}")
+    out.print()
+    out.print(table, markup=False, highlight=False)
 
 
 def _demo_mail(factory: sessionmaker[Session], data_dir: Path) -> int:

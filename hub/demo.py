@@ -1,5 +1,6 @@
-"""A small demo firm: three staff, twelve clients, groups, responsibilities, a running
-cover and a few weeks of notes - enough to show every access path."""
+"""A small demo firm: three staff who can sign in, twelve clients, groups,
+responsibilities, a running cover and a few weeks of notes - enough to show every access
+path."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from hub.clients.schemas import (
     SpecialGroupIn,
 )
 from hub.flows.clients import create_client
+from hub.staff.passwords import set_password
 from hub.staff.service import create_token, create_user
 from hub.timeline.models import Mention, TimelineEntry
 from hub.timeutil import firm_zone
@@ -33,6 +35,9 @@ STAFF = [
     ("mikko.korhonen@tilitoimisto-demo.fi", "Mikko Korhonen", False),
     ("liisa.nieminen@tilitoimisto-demo.fi", "Liisa Nieminen", False),
 ]
+#: Every demo colleague signs in to the web view with this password (printed by the demo;
+#: the demo database is local and made afresh each time).
+PASSWORD = "demo-salasana"  # noqa: S105 - printed for anyone trying the demo
 
 # name, business-ID digits, group, special groups, domain, contact, owner index, roles
 CLIENTS = [
@@ -88,6 +93,7 @@ NOTES = [
 class DemoFirm:
     tokens: dict[str, str]  # email -> token
     names: dict[str, str]  # email -> name
+    passwords: dict[str, str]  # email -> password for the web view
     client_ids: list[int]
     covered_client_id: int
 
@@ -98,6 +104,8 @@ def build(session: Session, now: datetime) -> DemoFirm:
     users = [create_user(session, None, email=e, name=n, is_admin=a) for e, n, a in STAFF]
     admin = Principal.of(users[0])
     tokens = {u.email: create_token(session, None, u, "demo")[1] for u in users}
+    for user in users:
+        set_password(session, None, user, PASSWORD)
     groups = {
         "Yritykset": create_client_group(
             session, admin, ClientGroupIn(name="Yritykset", starting_customer_number=1000)),
@@ -153,6 +161,7 @@ def build(session: Session, now: datetime) -> DemoFirm:
     return DemoFirm(
         tokens=tokens,
         names={u.email: u.name for u in users},
+        passwords={u.email: PASSWORD for u in users},
         client_ids=[c.id for c in clients],
         covered_client_id=clients[0].id,
     )

@@ -47,6 +47,8 @@ def write_drive(root: Path, clients: list[ClientFacts], now: datetime,
             stray = base / root_name(clients[0])
             _touch(stray / "palkkalaskelma.pdf", old)
             drifted[base.name] = "an unexpected folder, a missing one, another client's folder"
+    # A prospect's folder, made before they are a client: it matches none and waits.
+    _touch(root / "Kosken Kuljetus - tarjous" / "Tarjous palkanlaskennasta.pdf", old)
     for path in [root, *root.rglob("*")]:  # the whole tree dates from before this week
         if path.is_dir():
             os.utime(path, (old.timestamp(), old.timestamp()))

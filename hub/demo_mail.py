@@ -2,7 +2,8 @@
 
 Threads cross mailboxes (a client writes to Mikko with Liisa in copy; Liisa answers),
 Finnish text comes in UTF-8 and ISO-8859-15, one thread is internal only, one is made
-private by its owner, and one message matches no client (it waits in the review queue).
+private by its owner, and two messages match no client (they wait in their owners'
+review queues and on their My work).
 """
 
 from __future__ import annotations
@@ -70,13 +71,17 @@ MAILS = [
          "Tarjouspyyntö kirjanpidosta",
          "Hei,\n\nolemme perustamassa osakeyhtiötä ja etsimme tilitoimistoa. Voisitteko "
          "lähettää tarjouksen?\n\nKalle Uusi"),
+    Mail("unknown-2", 0.5, "Minna Koski <minna.koski@kosken-kuljetus.fi>", [LIISA],
+         "Palkanlaskenta kahdelle kuljettajalle",
+         "Hei Liisa,\n\nsain nimesi Jari Mäkiseltä. Tarvitsisimme palkanlaskennan kahdelle "
+         "kuljettajalle tammikuusta alkaen. Sopisiko puhelu ensi viikolla?\n\nMinna Koski"),
 ]
 
 #: Which colleague's mailbox holds a copy of which message.
 MAILBOXES = {
     MIKKO: ["makinen-1", "makinen-2", "makinen-3", "makinen-4", "nordic-1", "internal-1",
             "heinonen-1"],
-    LIISA: ["makinen-2", "makinen-3", "makinen-4"],
+    LIISA: ["makinen-2", "makinen-3", "makinen-4", "unknown-2"],
     ANNA: ["lehtonen-1", "internal-1", "unknown-1"],
 }
 PRIVATE = ("heinonen-1", MIKKO)

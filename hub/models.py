@@ -29,7 +29,7 @@ from hub.mail.models import (
 )
 from hub.staff.models import ApiToken, LoginFailure, User, WebSession
 from hub.sync.models import SourceRecord, SyncCursor, SyncLease, SyncRun
-from hub.timeline.models import Mention, TimelineEntry
+from hub.timeline.models import Mention, MyWorkVisit, TimelineEntry
 
 __all__ = [
     "AccessRule",
@@ -59,6 +59,7 @@ __all__ = [
     "MailThreadKey",
     "Mention",
     "MessageClientLink",
+    "MyWorkVisit",
     "RequestKey",
     "Responsibility",
     "Role",

@@ -50,13 +50,26 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.web.pages import admin, auth, clients, my_work
+from api.web.pages import (
+    admin,
+    admin_access,
+    admin_audit,
+    admin_folders,
+    admin_sync,
+    auth,
+    clients,
+    files,
+    my_work,
+    search,
+    threads,
+)
 from api.web.render import STATIC
 
 #: Paths reachable without signing in: the sign-in page and the static files.
 PUBLIC_PATHS = frozenset({"/login", "/static"})
 
-_PAGES = (auth, my_work, clients, admin)
+_PAGES = (auth, my_work, clients, search, admin, threads, files,
+          admin_access, admin_folders, admin_sync, admin_audit)
 
 
 def install(app: FastAPI) -> None:

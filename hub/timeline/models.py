@@ -64,3 +64,19 @@ class Mention(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("timeline_entries.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MyWorkVisit(Base):
+    """When a user last looked at My work, and the newest timeline entry there was then:
+    what their clients' timelines gained since is "what changed since I last looked".
+
+    Entries are counted by id (ids only grow), so the question is a range scan from
+    ``seen_entry_id`` whatever the size of the timeline; ``seen_at`` is what the page says.
+    """
+
+    __tablename__ = "my_work_visits"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_entry_id: Mapped[int] = mapped_column(Integer, default=0)

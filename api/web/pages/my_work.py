@@ -1,5 +1,7 @@
-"""My work, the first page after signing in: the viewer's own clients, and the clients
-they cover now for an absent colleague (whose, and until when)."""
+"""My work, the first page after signing in: what changed on the viewer's clients since
+they last looked (looking marks it seen), the clients they cover now for an absent
+colleague (whose, and until when), notes that mention them, mail and drive folders
+waiting for them, and their own clients."""
 
 from __future__ import annotations
 
@@ -13,21 +15,32 @@ from api.web.render import is_htmx, page
 from api.web.routing import web_router
 from hub.access.service import covered_clients
 from hub.clients import service as clients
+from hub.drive import service as drive
+from hub.mail.waiting import unmatched_mail
 from hub.schemas import Cursor
+from hub.timeline.changes import changes_since_last_look
+from hub.timeline.mentions import notes_mentioning
 
 router = web_router()
 
 #: Own clients per page; more come in below as the viewer asks for them.
 PAGE_SIZE = 100
+#: Rows of each list of things waiting (mail, folders, mentions) shown at once.
+WAITING = 10
 
 
 @router.get("/")
 def my_work(request: Request, viewer: ViewerDep, session: SessionDep, at: NowDep,
             after: Annotated[Cursor | None, Query()] = None) -> Response:
-    own = clients.list_clients(session, viewer.principal, at, mine=True, limit=PAGE_SIZE,
+    principal = viewer.principal
+    own = clients.list_clients(session, principal, at, mine=True, limit=PAGE_SIZE,
                                after=after)
     if after is not None and is_htmx(request):
         # "Show more": the next rows, and the button for the rest, in place of the button.
         return page(request, "partials/own_client_rows.html", viewer, own=own)
     return page(request, "my_work.html", viewer, nav="my-work", own=own,
-                covered=covered_clients(session, viewer.principal, at))
+                changes=changes_since_last_look(session, principal, at),
+                covered=covered_clients(session, principal, at),
+                mentions=notes_mentioning(session, principal, at, limit=WAITING),
+                mail=unmatched_mail(session, principal, limit=WAITING),
+                folders=drive.unmapped(session, principal, limit=WAITING))
