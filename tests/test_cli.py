@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.demo_process import running_demo
 from tests.peers.postgres import free_port
 
 CLI = [sys.executable, "-m", "api.cli"]
@@ -219,33 +220,12 @@ def test_production_refuses_the_default_secret(tmp_path):
 
 
 def test_demo_serves_and_its_curl_lines_work(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
-    env |= {"CLIENTHUB_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT), "COLUMNS": "300"}
-    proc = subprocess.Popen([*CLI, "demo", "--port", str(port), "--data-dir",
-                             str(tmp_path / "demo")], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 60
-        assert proc.stdout is not None
-        while time.monotonic() < deadline and not any("Serving on" in ln for ln in lines):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-        output = "".join(lines)
-        assert "Serving on" in output, output
+    with running_demo(tmp_path, start_within=60) as running:
+        lines, output = running.lines, running.output
         curls = [ln.strip() for ln in lines if ln.strip().startswith("curl ")]
         assert len(curls) == 5
         tokens = re.findall(r"token: (ch_\S+)", output)
         assert len(tokens) == 3
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
         results = [subprocess.run(shlex.split(c), capture_output=True, text=True, timeout=30)
                    for c in curls]
         me, covering, timeline, files, drift = (httpx.Response(200, content=r.stdout).json()
@@ -263,11 +243,6 @@ def test_demo_serves_and_its_curl_lines_work(tmp_path):
         found = {f["kind"] for client in drift["items"] for f in client["findings"]}
         assert {"misnamed_folder", "loose_file", "unexpected_folder",
                 "foreign_client_folder", "missing_folder"} <= found
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 #: What a command loads when it runs, never to start: ``clienthub --help`` (and each

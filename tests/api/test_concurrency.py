@@ -8,49 +8,32 @@ commit that comes after the answer; these tests run uvicorn on a free port inste
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select, text
 
-from api.app import create_app, server_config, web_engine
+from api.app import create_app, web_engine
 from hub.access.models import AuditEntry
 from hub.clients.models import Client, Responsibility
 from hub.db import make_engine
 from hub.staff.models import User
 from hub.timeline.models import TimelineEntry
 from tests import factories as f
-from tests.peers.postgres import free_port
+from tests.peers.app_server import served_app
 
 V1 = "/api/v1"
 
 
-@contextmanager
-def served(engine: Engine, **options: Any) -> Iterator[str]:
+def served(engine: Engine, **options: Any) -> Any:
     """``clienthub serve``'s server and limits, in a thread, on a free port."""
-    port = free_port()
-    server = uvicorn.Server(server_config(create_app(engine=engine), host="127.0.0.1",
-                                          port=port, log_level="warning", **options))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return served_app(engine, **options)
 
 
 @pytest.fixture

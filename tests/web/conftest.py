@@ -8,26 +8,22 @@ Screenshots go to var/screenshots/ (each path is printed; ``pytest -s`` shows th
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
-from api.app import create_app, server_config, web_engine
+from api.app import web_engine
 from hub.db import make_session_factory
 from hub.settings import Settings, get_settings
 from hub.staff import passwords
 from tests import factories as f
 from tests.conftest import peer_missing
-from tests.peers.postgres import free_port
+from tests.peers.app_server import served_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -98,24 +94,9 @@ def seed_firm(session: Any) -> Firm:
     return Firm(anna, liisa, mikko, outi, clients, cover_ends, token)
 
 
-@contextmanager
-def serve(engine: Engine, settings: Settings | None = None) -> Iterator[str]:
+def serve(engine: Engine, settings: Settings | None = None) -> Any:
     """``clienthub serve``'s app and server in a thread on a free port; yields its URL."""
-    port = free_port()
-    app = create_app(settings=settings, engine=engine)
-    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port,
-                                          log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return served_app(engine, settings)
 
 
 @pytest.fixture

@@ -4,19 +4,14 @@ command, as a newcomer tries it, in a real browser."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.peers.postgres import free_port
+from tests.demo_process import running_demo
 from tests.web.conftest import screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,42 +28,14 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Iterator[Demo]:
-    where = tmp_path_factory.mktemp("demo")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTHUB_")}
-    env |= {"CLIENTHUB_DATA_DIR": str(where), "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "demo", "--port", str(port),
-                             "--data-dir", str(where / "demo")], env=env, cwd=where,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 90
-        assert proc.stdout is not None
-        while time.monotonic() < deadline and not any("Serving on" in ln for ln in lines):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-        output = "".join(lines)
-        assert "Serving on" in output, output
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running_demo(tmp_path_factory.mktemp("demo")) as running:
+        lines = running.lines
         accounts = {}
         for line in lines[next(i for i, ln in enumerate(lines) if "Sign in at" in ln):]:
             found = ACCOUNT.match(line)
             if found:
                 accounts[found[1]] = (found[2], found[3])
-        yield Demo(url, output, accounts)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        yield Demo(running.url, running.output, accounts)
 
 
 def _sign_in(browser, demo: Demo, email: str):
