@@ -89,7 +89,7 @@ def database(kind: str, with_index: bool) -> Iterator[Engine]:
 
 def insert_mail(engine: Engine, rows: list[dict[str, Any]]) -> tuple[float, float]:
     """Insert the messages batch by batch as filing does; (CPU s, wall s)."""
-    from hub.db import insert_rows, reserve_ids
+    from hub.bulk_rows import insert_rows, reserve_ids
     from hub.mail.models import MailMessage, MailRaw, MailThread
 
     messages: Table = MailMessage.__table__  # type: ignore[assignment]
@@ -118,8 +118,9 @@ def firm(engine: Engine, n_messages: int) -> tuple[int, int]:
     inserted, notes and folders; returns the ids of (a reader of all, a reader of 40)."""
     from hub.access.models import AccessRule
     from hub.accounts.models import Account
+    from hub.bulk_rows import insert_rows
     from hub.clients.models import Client, Contact, ContactEmail, Responsibility
-    from hub.db import insert_rows, make_session_factory
+    from hub.db import make_session_factory
     from hub.drive.listing import FileRow
     from hub.drive.models import DriveFolder
     from hub.mail.models import MessageClientLink

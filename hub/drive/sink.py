@@ -32,7 +32,8 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
-from hub.db import insert_rows, reserve_ids, utcnow
+from hub.bulk_rows import insert_rows, reserve_ids
+from hub.db import utcnow
 from hub.drive.activity import Action, Activity, ActivityBuffer
 from hub.drive.entries import RECENT_DAYS, SAMPLES, first_index, write_entries
 from hub.drive.listing import (

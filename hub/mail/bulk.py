@@ -26,7 +26,8 @@ from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
-from hub.db import insert_rows, reserve_ids, utcnow
+from hub.bulk_rows import insert_rows, reserve_ids
+from hub.db import utcnow
 from hub.mail.arrival import Arrival
 from hub.mail.fields import message_columns, references, unique_people
 from hub.mail.matching import Directory, clients_for, entry_values

@@ -18,7 +18,8 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from hub.accounts.models import Account
-from hub.db import insert_rows, reserve_ids, utcnow
+from hub.bulk_rows import insert_rows, reserve_ids
+from hub.db import utcnow
 from hub.mail.fields import digest, folder_of
 from hub.mail.matching import sync_entries
 from hub.mail.models import MailCopy, MailInbound, MailMessage, MailRaw

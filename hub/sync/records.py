@@ -4,9 +4,9 @@ A sync batch touches hundreds of records, and an ORM object per record cost more
 the work it stood for (a third of an initial mail sync went to creating, tracking and
 flushing them). A :class:`Record` is a plain object instead: the runner reads a batch's
 existing records with one SELECT per 500 keys, inserts the new ones with one executemany
-INSERT (their ids reserved beforehand, :func:`hub.db.reserve_ids`), hands them to the
+INSERT (their ids reserved beforehand, :func:`hub.bulk_rows.reserve_ids`), hands them to the
 sinks, and at the end of the batch writes back what changed - one executemany UPDATE per
-set of changed columns, compiled once and handed to the driver as :func:`hub.db.insert_rows`
+set of changed columns, compiled once and handed to the driver as :func:`hub.bulk_rows.insert_rows`
 does (SQLAlchemy's own executemany spent four times as long per row: a first sync's
 filing updates every record it files).
 """
@@ -20,7 +20,8 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Dialect, Table, bindparam, select, update
 
-from hub.db import insert_rows, reserve_ids, utcnow
+from hub.bulk_rows import insert_rows, reserve_ids
+from hub.db import utcnow
 from hub.sync.models import SourceRecord
 from hub.sync.protocol import Item
 
