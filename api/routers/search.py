@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
 
@@ -21,7 +21,8 @@ def search(
     at: NowDep,
     q: Annotated[Search, Query(description="Words to find; each finds words it begins, "
                                            "all must be found")],
-    kind: Annotated[list[Kind] | None, Query(description="Only these kinds of hit")] = None,
+    kind: Annotated[list[Kind] | None, Query(max_length=len(get_args(Kind)),
+                                             description="Only these kinds of hit")] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT,
                                 description="At most this many hits of each kind")] = 10,
 ) -> SearchOut:
