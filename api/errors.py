@@ -1,4 +1,5 @@
-"""Every error leaves the API as ``{"error": {"message", "field"?}}`` a person can act on."""
+"""Every error leaves the API as ``{"error": {"message", "field"?}}`` a person can act on;
+a browser asking for a page at an address that has none gets the web view's 404 page."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from api.web.routing import unknown_path_page, wants_page
 from hub.errors import AuthenticationFailed, ClientHubError, Conflict, InvalidInput
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,10 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_body(message, first["field"], problems=problems), 422)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404 and wants_page(request):
+            # A browser at an address no page has: the web view's own not-found page.
+            return await run_in_threadpool(unknown_path_page, request)
         messages = {
             404: "no such endpoint; see /docs for the API",
             405: "this endpoint does not take that method; see /docs",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -22,10 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from api.transactions import Replay
+from api.transactions import Replay, request_unit
 from api.web.deps import SESSION_COOKIE, CsrfRefused, cookie_secure, local_path
 from api.web.render import gettext_for, is_htmx, page
+from hub.db import utcnow
 from hub.errors import ClientHubError, NotFound, PermissionDenied
+from hub.settings import Settings
+from hub.staff import web_sessions
 from hub.staff.web_sessions import SessionEnded, Viewer
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,27 @@ def _not_found(request: Request) -> Response:
     return error_page(request, 404, _("Not found"),
                       _("There is no such page, or it is not yours to see. Check the address, "
                         "or go back to My work."))
+
+
+def wants_page(request: Request) -> bool:
+    """Is this a browser asking for a page (HTML, not under ``/api/``), which should meet
+    the web view's error page rather than the API's JSON?"""
+    path = request.url.path
+    return (path != "/api" and not path.startswith("/api/")
+            and "text/html" in request.headers.get("accept", ""))
+
+
+def unknown_path_page(request: Request) -> Response:
+    """The 404 page for a path no route serves: with the header of a signed-in viewer
+    when the session cookie names one (the answer is a 404, so nothing it wrote is kept),
+    the plain page otherwise. Runs in the thread pool: the lookup reads the database."""
+    if getattr(request.state, "viewer", None) is None and request.cookies.get(SESSION_COOKIE):
+        settings: Settings = request.app.state.settings
+        with suppress(SessionEnded):  # an ended session: the plain page
+            request.state.viewer = web_sessions.authenticate(
+                request_unit(request).session, request.cookies[SESSION_COOKIE], utcnow(),
+                settings)
+    return _not_found(request)
 
 
 def _answer(request: Request, exc: Exception) -> Response:

@@ -1,5 +1,5 @@
-"""Passwords for the web view: argon2 hashes, an admin's set or reset, and the check at
-sign-in with its rate limit.
+"""Passwords for the web view: argon2 hashes, an admin's set or reset, a user's change of
+their own, and the check at sign-in with its rate limit.
 
 A refused sign-in is counted per email (as typed, whether or not such a user exists) and
 per client address, in the database, so that every server process counts the same.
@@ -62,6 +62,35 @@ def set_password(session: Session, principal: Principal | None, user: User,
     session.flush()
     web_sessions.end_all(session, user.id)
     audit.record_by(session, principal, "user.set_password", detail={"user_id": user.id})
+
+
+def change_own_password(session: Session, principal: Principal, *, current: str, new: str,
+                        keeping_session: int, address: str, now: datetime,
+                        settings: Settings) -> None:
+    """The signed-in user changes their own password, proving the ``current`` one first.
+
+    A wrong current password counts as a refused sign-in for the user's email and the
+    address (so a borrowed session cannot guess it faster than the sign-in page can) and
+    is refused as :class:`~hub.errors.InvalidInput` on ``current_password``. The user's
+    other web sessions end; the one that changed it (``keeping_session``) stays. The
+    audit trail records the change, never the password."""
+    user = session.get(User, principal.user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("you are not signed in; sign in to continue")
+    until = throttled_until(session, email=user.email, address=address, now=now,
+                            settings=settings)
+    if until is not None:
+        raise _too_many(until)
+    if user.password_hash is None or not _matches(user.password_hash, current):
+        _record_failure(session, user.email, address[:64], now, settings)
+        raise InvalidInput("the current password is wrong; type the one you signed in with",
+                           field="current_password")
+    check_policy(new)
+    user.password_hash = _hasher.hash(new)
+    session.flush()
+    web_sessions.end_others(session, user.id, keeping_session)
+    audit.record_by(session, principal, "user.change_own_password",
+                    detail={"user_id": user.id})
 
 
 def _refused() -> AuthenticationFailed:
