@@ -25,6 +25,7 @@ DEVELOPMENT_SECRET = "development-only-secret-key"  # noqa: S105 - a marker, ref
 _KNOWN_WEAK = {"", DEVELOPMENT_SECRET, "changeme", "secret", "change-me"}
 #: What the test environment may reach without CLIENTHUB_OUTBOUND_ALLOW: its own peers.
 TEST_OUTBOUND = ["127.0.0.0/8", "::1/128"]
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)"
                         r"(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 
@@ -100,6 +101,18 @@ class Settings(BaseSettings):
     login_failures_per_email: int = Field(default=5, ge=1, le=1000)
     login_failures_per_address: int = Field(default=20, ge=1, le=10000)
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    #: "Sign in with Microsoft" (hub/staff/entra.py), offered once the tenant, the client
+    #: id and the secret are all set: the firm's Entra ID directory (tenant) id, a GUID...
+    entra_tenant_id: str | None = None
+    #: ...the application (client) id of the app registration, and its client secret.
+    entra_client_id: str | None = None
+    entra_client_secret: SecretStr | None = None
+    #: Unset: https://login.microsoftonline.com/{tenant}; a national cloud has its own host.
+    entra_authority: str | None = None
+    #: The redirect URI registered for the app (``https://hub.firm.fi/login/microsoft/
+    #: callback``); unset: derived from the request, which behind a proxy needs the
+    #: proxy's forwarded headers trusted.
+    entra_redirect_uri: str | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -136,6 +149,16 @@ class Settings(BaseSettings):
                     ) from None
         return value
 
+    @field_validator("entra_tenant_id")
+    @classmethod
+    def _tenant_is_a_directory(cls, value: str | None) -> str | None:
+        # A directory id, not "common" or "organizations": those would let in an account
+        # of any organisation whose email happens to match a colleague's.
+        if value is not None and not _GUID.fullmatch(value.strip()):
+            raise ValueError("CLIENTHUB_ENTRA_TENANT_ID must be the Directory (tenant) ID "
+                             "shown on the app registration's overview page, a GUID")
+        return value.strip().lower() if value is not None else None
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and (
@@ -148,6 +171,18 @@ class Settings(BaseSettings):
                 "print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @property
+    def entra_configured(self) -> bool:
+        """Is "Sign in with Microsoft" offered: tenant, client id and secret all set?"""
+        return bool(self.entra_tenant_id and self.entra_client_id
+                    and self.entra_client_secret
+                    and self.entra_client_secret.get_secret_value())
+
+    @property
+    def resolved_entra_authority(self) -> str:
+        return (self.entra_authority
+                or f"https://login.microsoftonline.com/{self.entra_tenant_id}").rstrip("/")
 
     @property
     def zone(self) -> ZoneInfo:

@@ -56,10 +56,11 @@ def _hash(session_id: str) -> str:
 
 
 def start(session: Session, user: User, now: datetime, settings: Settings,
-          replacing: str | None = None) -> str:
+          replacing: str | None = None, via: str | None = None) -> str:
     """A new session for ``user``, who has just proved who they are; returns the id for
     the cookie (never stored). A session the browser still had (``replacing``) ends: a
-    sign-in always gets a fresh id, so an id planted before it is worth nothing after."""
+    sign-in always gets a fresh id, so an id planted before it is worth nothing after.
+    ``via`` names a proof other than the password (``microsoft``) in the audit row."""
     if replacing:
         end(session, replacing)
     prune(session, now, settings)
@@ -69,7 +70,10 @@ def start(session: Session, user: User, now: datetime, settings: Settings,
         created_at=now, last_seen_at=now,
         expires_at=now + timedelta(hours=settings.web_session_max_hours)))
     session.flush()
-    audit.record_by(session, Principal.of(user), "user.sign_in", detail={"user_id": user.id})
+    detail: dict[str, object] = {"user_id": user.id}
+    if via is not None:
+        detail["via"] = via
+    audit.record_by(session, Principal.of(user), "user.sign_in", detail=detail)
     return session_id
 
 
@@ -119,6 +123,13 @@ def end(session: Session, session_id: str) -> None:
 def end_all(session: Session, user_id: int) -> None:
     """End every session of the user (deactivated, or their password reset)."""
     session.execute(delete(_SESSIONS).where(_SESSIONS.c.user_id == user_id))
+
+
+def end_others(session: Session, user_id: int, keeping: int) -> None:
+    """End every session of the user but the one whose row is ``keeping`` (the browser
+    that just changed the password stays signed in; any other, perhaps a thief's, ends)."""
+    session.execute(delete(_SESSIONS).where(_SESSIONS.c.user_id == user_id,
+                                            _SESSIONS.c.id != keeping))
 
 
 def prune(session: Session, now: datetime, settings: Settings) -> None:

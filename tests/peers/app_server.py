@@ -19,11 +19,15 @@ from tests.peers.postgres import free_port
 
 
 @contextmanager
-def served_app(engine: Engine, settings: Settings | None = None,
-               **options: Any) -> Iterator[str]:
-    """Serves until the block ends; yields the base URL. ``options`` go to uvicorn."""
+def served_app(engine: Engine, settings: Settings | None = None, *,
+               state: dict[str, Any] | None = None, **options: Any) -> Iterator[str]:
+    """Serves until the block ends; yields the base URL. ``state`` goes to the app's
+    ``app.state`` (the seams pages read, such as the HTTP client msal speaks through);
+    ``options`` go to uvicorn."""
     port = free_port()
     app = create_app(settings=settings, engine=engine)
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
     server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port,
                                           log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -36,7 +36,8 @@ def _sign_in_page(request: Request, *, next_path: str, email: str = "", message:
     token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
     response = page(request, "login.html", None, status=status, headers=headers,
                     locale=locale, next_path=next_path, email=email, message=message,
-                    sign_in_token=token, chosen_locale=locale)
+                    sign_in_token=token, chosen_locale=locale,
+                    microsoft_sign_in=request.app.state.settings.entra_configured)
     response.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict",
                         secure=cookie_secure(request), path="/login")
     return response
