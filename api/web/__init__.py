@@ -51,12 +51,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.web.pages import (
+    account,
     admin,
     admin_access,
     admin_audit,
     admin_folders,
     admin_sync,
     auth,
+    auth_microsoft,
     clients,
     files,
     my_work,
@@ -65,11 +67,13 @@ from api.web.pages import (
 )
 from api.web.render import STATIC
 
-#: Paths reachable without signing in: the sign-in page and the static files.
-PUBLIC_PATHS = frozenset({"/login", "/static"})
+#: Paths reachable without signing in: the sign-in pages (password, Microsoft) and the
+#: static files.
+PUBLIC_PATHS = frozenset({"/login", "/static", auth_microsoft.START_PATH,
+                          auth_microsoft.CALLBACK_PATH})
 
-_PAGES = (auth, my_work, clients, search, admin, threads, files,
-          admin_access, admin_folders, admin_sync, admin_audit)
+_PAGES = (auth, auth_microsoft, my_work, clients, search, admin, threads, files,
+          admin_access, admin_folders, admin_sync, admin_audit, account)
 
 
 def install(app: FastAPI) -> None:
