@@ -30,7 +30,7 @@ router = web_router()
 SIGN_IN_COOKIE = "clienthub_sign_in"
 
 
-def _sign_in_page(request: Request, *, next_path: str, email: str = "", message: str = "",
+def sign_in_page(request: Request, *, next_path: str, email: str = "", message: str = "",
                   status: int = 200, locale: str | None = None,
                   headers: dict[str, str] | None = None) -> Response:
     token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
@@ -48,7 +48,7 @@ def sign_in_form(request: Request, next: str = "/", ended: bool = False,
                  lang: str | None = None) -> Response:
     _ = gettext_for(request, None, lang)
     message = _("Your session has ended. Sign in again to continue.") if ended else ""
-    return _sign_in_page(request, next_path=local_path(next), message=message,
+    return sign_in_page(request, next_path=local_path(next), message=message,
                          locale=lang if lang in LOCALES else None)
 
 
@@ -69,7 +69,7 @@ def sign_in(
     target = local_path(next)
 
     def again(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-        return _sign_in_page(request, next_path=target, email=email, status=status,
+        return sign_in_page(request, next_path=target, email=email, status=status,
                              locale=lang, message=message, headers=headers)
 
     expected = request.cookies.get(SIGN_IN_COOKIE, "")

@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse
 
 from api.deps import NowDep, SessionDep
 from api.web.deps import SESSION_COOKIE, cookie_secure, local_path
-from api.web.pages.auth import SIGN_IN_COOKIE, _sign_in_page
+from api.web.pages.auth import SIGN_IN_COOKIE, sign_in_page
 from api.web.render import gettext_for
 from api.web.routing import web_router
 from hub.errors import SourceFailed
@@ -50,7 +50,7 @@ async def _posted_answer(request: Request) -> dict[str, str]:
 
 def _refusal(request: Request, status: int, message: str,
              next_path: str = "/") -> Response:
-    response = _sign_in_page(request, next_path=next_path, status=status, message=message)
+    response = sign_in_page(request, next_path=next_path, status=status, message=message)
     _forget_flow(response)
     return response
 

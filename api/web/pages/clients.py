@@ -63,7 +63,7 @@ def client_page(request: Request, client_id: IdParam, viewer: ViewerDep, session
     return page(request, "client.html", viewer, nav="clients", **listing,
                 later_page=before is not None,
                 reason=explain(session, grant), full=grant.level >= Level.FULL,
-                people=responsible_people(session, viewer.principal, client_id, at),
+                people=responsible_people(session, grant, at),
                 locale_name=locale_of(request, viewer))
 
 
